@@ -1,0 +1,32 @@
+/* error.c - formatting error messages into mtr_error. */
+#include "util/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int mtr_fail(mtr_error *err, const char *fmt, ...) {
+    if (!err) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int mtr_fail_prefix(mtr_error *err, const char *fmt, ...) {
+    if (!err) return -1;
+    char prefix[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    char old[sizeof err->message];
+    memcpy(old, err->message, sizeof old);
+    snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    return -1;
+}
+
+void mtr_error_clear(mtr_error *err) {
+    if (err) err->message[0] = '\0';
+}
