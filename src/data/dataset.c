@@ -1,0 +1,62 @@
+/* dataset.c - the dataset object: in-memory allocation for generators and tests, accessors, freeing
+ * (mapped files are unmapped, heap records freed). */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "data/dataset.h"
+#include "util/error.h"
+
+mtr_dataset *mtr_dataset_alloc(size_t n_rows, int n_cat, int n_num, int n_tasks, uint32_t **records,
+                               mtr_error *err) {
+    if (records) *records = NULL;
+    if (n_cat < 0 || n_num < 0 || n_tasks < 1 || n_tasks > MTR_MAX_TASKS || n_cat > (1 << 28) ||
+        n_num > (1 << 28)) {
+        mtr_fail(err, "dataset: bad record shape (%d categorical, %d numeric, %d tasks)", n_cat, n_num, n_tasks);
+        return NULL;
+    }
+    if (n_rows > UINT32_MAX) {
+        mtr_fail(err, "dataset: %zu rows (at most %u)", n_rows, UINT32_MAX);
+        return NULL;
+    }
+    size_t words = (size_t)n_cat + (size_t)n_num + (size_t)n_tasks;
+    if (n_rows > SIZE_MAX / sizeof(uint32_t) / words) {
+        mtr_fail(err, "dataset: %zu rows of %zu words do not fit in memory", n_rows, words);
+        return NULL;
+    }
+    mtr_dataset *ds = calloc(1, sizeof *ds);
+    uint32_t *rec = calloc(n_rows ? n_rows * words : 1, sizeof *rec);
+    if (!ds || !rec) {
+        free(ds);
+        free(rec);
+        mtr_fail(err, "dataset: out of memory for %zu rows of %zu words", n_rows, words);
+        return NULL;
+    }
+    ds->n_rows = n_rows;
+    ds->n_cat = n_cat;
+    ds->n_num = n_num;
+    ds->n_tasks = n_tasks;
+    ds->record_words = words;
+    ds->records = rec;
+    ds->owned = rec;
+    if (records) *records = rec;
+    return ds;
+}
+
+void mtr_dataset_free(mtr_dataset *ds) {
+    if (!ds) return;
+    if (ds->map) munmap(ds->map, ds->map_size);
+    free(ds->owned);
+    free(ds);
+}
+
+size_t mtr_dataset_rows(const mtr_dataset *ds) { return ds->n_rows; }
+
+int mtr_dataset_task_count(const mtr_dataset *ds) { return ds->n_tasks; }
+
+float mtr_dataset_label(const mtr_dataset *ds, size_t row, int task) {
+    assert(row < ds->n_rows && task >= 0 && task < ds->n_tasks);
+    if (row >= ds->n_rows || task < 0 || task >= ds->n_tasks) return NAN;
+    return mtr_row_labels(ds, row)[task];
+}
