@@ -11,7 +11,10 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
 OPT     ?= -O2 -march=native
 CFLAGS  ?=
 CFLAGS  += $(CSTD) $(WARN) -fopenmp -Iinclude -Isrc -MMD -MP
-LDLIBS  := -lopenblas -ljansson -lz -lm -lpthread
+# OpenBLAS, pthread build pinned to one thread (src/ops/gemm.c says why), linked by path so that
+# whichever variant the alternatives system prefers is not picked by accident.
+BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-pthread
+LDLIBS  := -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -ljansson -lz -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(wildcard src/util/*.c src/data/*.c src/ops/*.c src/models/*.c src/train/*.c \

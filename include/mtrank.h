@@ -155,6 +155,10 @@ void mtr_model_free(mtr_model *model);
 const mtr_schema *mtr_model_schema(const mtr_model *model);
 const mtr_model_config *mtr_model_get_config(const mtr_model *model);
 size_t mtr_model_parameter_count(const mtr_model *model);
+/* The model's named tensors (as stored in its file), for inspection. */
+int mtr_model_tensor_count(const mtr_model *model);
+/* Name of tensor i; its shape goes to ndim and dims. */
+const char *mtr_model_tensor_info(const mtr_model *model, int i, int *ndim, uint64_t dims[4]);
 /* Forward FLOPs per sample (multiply-add = 2), for throughput reports. */
 double mtr_model_flops_per_sample(const mtr_model *model);
 

@@ -2,7 +2,7 @@
 # install-deps.sh - installs mtrank's build dependencies from Debian 12's archive when they are missing.
 # Runs apt-get only as root; otherwise prints the command to run.
 set -euo pipefail
-packages=(gcc make libopenblas-openmp-dev libjansson-dev zlib1g-dev)
+packages=(gcc make libopenblas-pthread-dev libjansson-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

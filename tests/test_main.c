@@ -1,7 +1,9 @@
 /* test_main.c - runs every registered test (optionally those whose name or file contains argv[1])
  * and prints "N passed, N failed". */
 #define _DEFAULT_SOURCE
+#include <errno.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +58,18 @@ const char *mtr_test_tmpdir(void) {
     return tmpdir;
 }
 
+/* Each test gets its own subdirectory, so tests cannot see each other's files. */
 const char *mtr_test_path(const char *name) {
     static char slots[8][512];
     static int next;
     char *p = slots[next++ % 8];
-    snprintf(p, 512, "%s/%s", mtr_test_tmpdir(), name);
+    snprintf(p, 512, "%s/%s", mtr_test_tmpdir(), current_name ? current_name : "setup");
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+        perror(p);
+        abort();
+    }
+    size_t used = strlen(p);
+    snprintf(p + used, 512 - used, "/%s", name);
     return p;
 }
 

@@ -23,7 +23,16 @@ int mtr_fail_prefix(mtr_error *err, const char *fmt, ...) {
     va_end(ap);
     char old[sizeof err->message];
     memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    /* the combined text may be cut at the buffer's end; that is acceptable for a message */
+    size_t n = strlen(prefix);
+    if (n > sizeof err->message - 3) n = sizeof err->message - 3;
+    memcpy(err->message, prefix, n);
+    memcpy(err->message + n, ": ", 2);
+    size_t rest = sizeof err->message - n - 3;
+    size_t old_len = strnlen(old, sizeof old);
+    if (old_len > rest) old_len = rest;
+    memcpy(err->message + n + 2, old, old_len);
+    err->message[n + 2 + old_len] = '\0';
     return -1;
 }
 

@@ -1,0 +1,23 @@
+/* commands.h - the CLI's subcommands (one file each) and the helpers they share. Each returns the
+ * process exit status: 0 success, 1 failure, 2 usage error. */
+#ifndef MTR_CLI_COMMANDS_H
+#define MTR_CLI_COMMANDS_H
+
+#include "mtrank.h"
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
+int cmd_experiment(int argc, char **argv);
+
+/* argv contains -h or --help after the command name. */
+int wants_help(int argc, char **argv);
+/* Print "mtrank CMD: MSG" and a pointer to the command's help; returns 2. */
+int usage_error(const char *cmd, const char *msg);
+/* Rows to score: a compiled .mtrd file, or text parsed with the model's schema. */
+mtr_dataset *open_data_for_model(const mtr_schema *schema, const char *path, int labels_required,
+                                 mtr_error *err);
+
+#endif

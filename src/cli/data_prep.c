@@ -1,0 +1,45 @@
+/* data_prep.c - compiled-dataset cache for the CLI; see data_prep.h. */
+#define _DEFAULT_SOURCE
+#include "cli/data_prep.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/checksum.h"
+#include "util/error.h"
+
+mtr_dataset *prepare_dataset(const mtr_schema *schema, const char *path, const char *cache_dir,
+                             mtr_error *err) {
+    if (!cache_dir) return mtr_dataset_read_text(schema, path, 1, err);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        mtr_fail(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (mkdir(cache_dir, 0777) != 0 && errno != EEXIST) {
+        mtr_fail(err, "%s: cannot create cache directory: %s", cache_dir, strerror(errno));
+        return NULL;
+    }
+    /* the key: schema fingerprint, absolute path, size, modification time */
+    char full[PATH_MAX];
+    if (!realpath(path, full)) snprintf(full, sizeof full, "%s", path);
+    uint64_t key = mtr_fnv1a64(MTR_FNV1A64_INIT, full, strlen(full));
+    uint64_t parts[3] = {mtr_schema_fingerprint(schema), (uint64_t)st.st_size, (uint64_t)st.st_mtime};
+    key = mtr_fnv1a64(key, parts, sizeof parts);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char cached[PATH_MAX];
+    snprintf(cached, sizeof cached, "%s/%.100s.%016llx.mtrd", cache_dir, base, (unsigned long long)key);
+    if (access(cached, R_OK) == 0) {
+        mtr_dataset *ds = mtr_dataset_open(cached, schema, err);
+        if (ds) return ds;
+        /* a damaged cache entry is rebuilt rather than trusted */
+    }
+    if (mtr_dataset_compile(schema, path, cached, err) != 0) return NULL;
+    return mtr_dataset_open(cached, schema, err);
+}

@@ -1,0 +1,85 @@
+/* net_forward.c - forward pass of one net over a batch (architecture in model.h). */
+#include <string.h>
+
+#include "models/net_pass.h"
+#include "ops/ops.h"
+
+/* The expert stack's output: its buffer and row stride. With one layer it is the expert part of a0. */
+static const float *expert_output(const mtr_net *net, const mtr_net_buffers *nb, int *ld) {
+    int L = net->n_layers;
+    if (L == 1) {
+        *ld = net->input_cols;
+        return nb->a0;
+    }
+    *ld = net->n_experts * net->width[L - 1];
+    return nb->act[L - 1];
+}
+
+/* Input of task t's tower: its gate's mixture, or the expert output when there is no gate. */
+static const float *tower_input(const mtr_net *net, const mtr_net_buffers *nb, int t, int *ld) {
+    if (net->n_gates == 0) return expert_output(net, nb, ld);
+    int U = mtr_net_expert_out(net);
+    int mix_block = net->n_gates == 1 ? 0 : t;
+    *ld = net->n_tasks * U;
+    return nb->mix + (size_t)mix_block * U;
+}
+
+void mtr_net_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, const uint32_t *ids,
+                     const float *numeric, int B) {
+    const float *P = m->params;
+    const mtr_tensor *T = m->tensors;
+    int D = net->input_dim, F = net->n_fields, K = net->emb_dim, E = net->n_experts;
+    int cols = net->input_cols, U1 = net->width[0];
+
+    /* inputs: x = [embeddings | numeric] */
+    embedding_forward(nb->x, D, ids, F, P + T[net->t_embedding].offset, net->field_offset, B, F, K);
+    if (net->n_numeric > 0)
+        for (int b = 0; b < B; b++)
+            memcpy(nb->x + (size_t)b * D + F * K, numeric + (size_t)b * net->n_numeric,
+                   (size_t)net->n_numeric * sizeof(float));
+
+    /* input layer: experts' first layers and gate logits in one GEMM */
+    dense_forward(nb->a0, cols, nb->x, D, P + T[net->t_input_w].offset, cols, P + T[net->t_input_b].offset,
+                  B, D, cols);
+    activation_forward(nb->a0, cols, nb->a0, cols, B, E * U1, m->cfg.activation);
+    if (net->n_gates > 0) softmax_forward(nb->a0 + E * U1, cols, nb->a0 + E * U1, cols, B, net->n_gates, E);
+
+    /* further expert layers, one GEMM per expert on its column block */
+    for (int l = 1; l < net->n_layers; l++) {
+        int in = net->width[l - 1], out = net->width[l];
+        const float *src = l == 1 ? nb->a0 : nb->act[l - 1];
+        int ld_src = l == 1 ? cols : E * in;
+        const float *w = P + T[net->t_layer_w[l]].offset, *bias = P + T[net->t_layer_b[l]].offset;
+        for (int e = 0; e < E; e++)
+            dense_forward(nb->act[l] + e * out, E * out, src + e * in, ld_src, w + (size_t)e * in * out, out,
+                          bias + e * out, B, in, out);
+        activation_forward(nb->act[l], E * out, nb->act[l], E * out, B, E * out, m->cfg.activation);
+    }
+
+    /* mixtures: one per gate */
+    if (net->n_gates > 0) {
+        int ldh, U = mtr_net_expert_out(net);
+        const float *h = expert_output(net, nb, &ldh);
+        for (int g = 0; g < net->n_gates; g++)
+            mixture_forward(nb->mix + g * U, net->n_tasks * U, nb->a0 + E * U1 + g * E, cols, h, ldh, B, E, U);
+    }
+
+    /* towers */
+    for (int t = 0; t < net->n_tasks; t++) {
+        int ld_in;
+        const float *in = tower_input(net, nb, t, &ld_in);
+        int width = mtr_net_expert_out(net);
+        for (int l = 0; l < net->n_tower_layers; l++) {
+            int out = net->tower_width[l];
+            dense_forward(nb->tower[t][l], out, in, ld_in, P + T[net->t_tower_w[t][l]].offset, out,
+                          P + T[net->t_tower_b[t][l]].offset, B, width, out);
+            activation_forward(nb->tower[t][l], out, nb->tower[t][l], out, B, out, m->cfg.activation);
+            in = nb->tower[t][l];
+            ld_in = out;
+            width = out;
+        }
+        int L = net->n_tower_layers;
+        dense_forward(nb->out + net->task[t], nb->n_out, in, ld_in, P + T[net->t_tower_w[t][L]].offset, 1,
+                      P + T[net->t_tower_b[t][L]].offset, B, width, 1);
+    }
+}

@@ -1,0 +1,46 @@
+/* net_pass.h - forward and backward of one net (see model.h) over a batch, on buffers sized once for
+ * the largest batch so that no pass allocates. */
+#ifndef MTR_MODELS_NET_PASS_H
+#define MTR_MODELS_NET_PASS_H
+
+#include "models/model.h"
+#include "ops/sparse_rows.h"
+
+/* Activations (and, for training, their gradients) of one net for up to max_batch rows. Matrices are
+ * row-major (B, width); comments give each one's width. */
+typedef struct mtr_net_buffers {
+    int max_batch;                                  /* rows the buffers hold */
+    int n_out;                                      /* stride of out/dout: the model's task count */
+    float *x;                                       /* (D) gathered embeddings then numeric inputs */
+    float *a0;                                      /* (input_cols) activated expert units | gate probs */
+    float *act[MTR_MAX_LAYERS];                     /* act[l] (E*width[l]) for l >= 1 */
+    float *mix;                                     /* (n_tasks*U) per-task mixture of expert outputs */
+    float *tower[MTR_MAX_TASKS][MTR_MAX_LAYERS];    /* (tower_width[l]) activated tower units */
+    float *out;                                     /* (n_out) logits or regression values; own tasks */
+    /* gradients: NULL when allocated for inference */
+    float *dx;                                      /* (n_fields*emb_dim) gradient of the embeddings */
+    float *da0, *dz0;                               /* (input_cols) w.r.t. a0 and its pre-activation */
+    float *dact[MTR_MAX_LAYERS], *dz[MTR_MAX_LAYERS];/* (E*width[l]) for l >= 1 */
+    float *dmix;                                    /* (n_tasks*U) */
+    float *dtower[MTR_MAX_TASKS][MTR_MAX_LAYERS];   /* (tower_width[l]) w.r.t. activated units */
+    float *dtower_z[MTR_MAX_TASKS][MTR_MAX_LAYERS + 1]; /* w.r.t. pre-activations; last = output */
+    float *dout;                                    /* (n_out) gradient of the loss w.r.t. out */
+    float *block;                                   /* the single allocation behind all of the above */
+} mtr_net_buffers;
+
+/* Bytes needed, to check arena sizes and report memory. */
+size_t mtr_net_buffers_floats(const mtr_net *net, int n_out, int max_batch, int training);
+int mtr_net_buffers_init(mtr_net_buffers *nb, const mtr_net *net, int n_out, int max_batch, int training);
+void mtr_net_buffers_free(mtr_net_buffers *nb);
+
+/* Forward B rows: ids (B, n_fields) and numeric inputs (B, n_numeric) are the batch's gathered rows.
+ * Writes nb->out[:, task] for the net's tasks (raw logits / values). */
+void mtr_net_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, const uint32_t *ids,
+                     const float *numeric, int B);
+
+/* Backward from nb->dout (filled by the loss). Accumulates dense gradients into `grad` (a slab with
+ * the model's parameter layout) and embedding gradients into `emb_grad`. */
+void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, float *grad,
+                      mtr_sparse_rows *emb_grad, const uint32_t *ids, int B);
+
+#endif

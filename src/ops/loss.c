@@ -1,0 +1,70 @@
+/* loss.c - the per-task losses over a strided column of predictions, skipping unlabelled (NaN) rows.
+ * Forward returns the plain sum and the labelled count so per-thread partial results add up exactly;
+ * per-row losses are formed in double where that is free and summed in double. */
+#include <assert.h>
+#include <math.h>
+
+#include "ops/ops.h"
+
+float mtr_sigmoid(float z) {
+    /* exp of a non-positive argument only, so nothing overflows: sigmoid(-100) is 3.7e-44, not 0/inf */
+    if (z >= 0.0f) return 1.0f / (1.0f + expf(-z));
+    float e = expf(z);
+    return e / (1.0f + e);
+}
+
+/* loss = max(z,0) - z*y + log(1 + exp(-|z|)), which equals -y log s(z) - (1-y) log(1 - s(z)) */
+double bce_with_logits_forward(const float *logit, const float *label, int ld, int B, size_t *n_labelled) {
+    assert(B >= 0 && ld >= 1);
+    double sum = 0.0;
+    size_t n = 0;
+    for (int i = 0; i < B; i++) {
+        float y = label[(size_t)i * ld];
+        if (isnan(y)) continue;
+        float z = logit[(size_t)i * ld];
+        double lin = (z > 0.0f ? (double)z : 0.0) - (double)z * y;
+        sum += lin + (double)log1pf(expf(-fabsf(z)));
+        n++;
+    }
+    *n_labelled = n;
+    return sum;
+}
+
+/* dz += scale * (sigmoid(z) - y) */
+void bce_with_logits_backward(float *dz, const float *logit, const float *label, int ld, int B,
+                              float scale) {
+    assert(B >= 0 && ld >= 1);
+    for (int i = 0; i < B; i++) {
+        size_t k = (size_t)i * ld;
+        float y = label[k];
+        if (isnan(y)) continue;
+        dz[k] += scale * (mtr_sigmoid(logit[k]) - y);
+    }
+}
+
+/* loss = (pred - y)^2 */
+double mse_forward(const float *pred, const float *label, int ld, int B, size_t *n_labelled) {
+    assert(B >= 0 && ld >= 1);
+    double sum = 0.0;
+    size_t n = 0;
+    for (int i = 0; i < B; i++) {
+        float y = label[(size_t)i * ld];
+        if (isnan(y)) continue;
+        double d = (double)pred[(size_t)i * ld] - y;
+        sum += d * d;
+        n++;
+    }
+    *n_labelled = n;
+    return sum;
+}
+
+/* dz += scale * 2 (pred - y) */
+void mse_backward(float *dz, const float *pred, const float *label, int ld, int B, float scale) {
+    assert(B >= 0 && ld >= 1);
+    for (int i = 0; i < B; i++) {
+        size_t k = (size_t)i * ld;
+        float y = label[k];
+        if (isnan(y)) continue;
+        dz[k] += scale * 2.0f * (pred[k] - y);
+    }
+}
