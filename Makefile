@@ -18,7 +18,7 @@ LDLIBS  := -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -ljansson -lz -lm -lp
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(wildcard src/util/*.c src/data/*.c src/ops/*.c src/models/*.c src/train/*.c \
-                       src/eval/*.c src/io/*.c src/gen/*.c src/rank/*.c src/serve/*.c)
+                       src/eval/*.c src/io/*.c src/gen/*.c src/report/*.c src/rank/*.c src/serve/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/*.c)
 BENCH_SRC := $(wildcard bench/*.c)

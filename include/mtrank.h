@@ -219,6 +219,10 @@ typedef struct mtr_epoch_report {
  * epoch progress in [0,1) for progress display (report->epoch is the running epoch then). */
 typedef int (*mtr_progress_fn)(const mtr_epoch_report *report, double epoch_fraction, void *user);
 
+/* Called every `step_interval` optimizer steps with the step count so far and the mean weighted
+ * training loss of those steps (loss curves). */
+typedef void (*mtr_step_fn)(long step, double mean_loss, void *user);
+
 typedef struct mtr_train_config {
     mtr_optimizer optimizer;          /* update rule */
     float learning_rate;              /* step size */
@@ -233,6 +237,9 @@ typedef struct mtr_train_config {
     int n_threads;                    /* worker threads; 1 = no threading */
     mtr_progress_fn progress;         /* optional callback, may be NULL */
     void *progress_user;              /* passed to progress */
+    mtr_step_fn on_step;              /* optional per-step loss callback, may be NULL */
+    int step_interval;                /* steps between on_step calls (>= 1 when on_step is set) */
+    void *step_user;                  /* passed to on_step */
 } mtr_train_config;
 
 typedef struct mtr_train_result {

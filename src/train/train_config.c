@@ -38,6 +38,7 @@ const char *mtr_train_config_check(const mtr_train_config *cfg, int n_tasks) {
         if (!(cfg->task_weight[t] >= 0.0f) || !isfinite(cfg->task_weight[t]))
             return "task weights must be finite and >= 0";
     if (cfg->n_threads < 1 || cfg->n_threads > 256) return "threads must be in 1..256";
+    if (cfg->on_step && cfg->step_interval < 1) return "step interval must be >= 1";
     return NULL;
 }
 

@@ -240,8 +240,9 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
     for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
     if (valid) mtr_view_labels(valid, valid_labels);
 
-    double t_start = now_seconds(), best_metric = -INFINITY;
+    double t_start = now_seconds(), best_metric = -INFINITY, interval_loss = 0.0;
     int since_best = 0;
+    long total_steps = 0;
     mtr_rng rng;
     mtr_rng_seed(&rng, cfg->seed);
     for (int epoch = 1; epoch <= cfg->max_epochs; epoch++) {
@@ -256,8 +257,17 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
         int stop = 0;
         for (size_t start = 0; start < n; start += (size_t)cfg->batch_size) {
             int B = (int)(n - start < (size_t)cfg->batch_size ? n - start : (size_t)cfg->batch_size);
-            loss_sum += train_step(&tr, train, order, start, B);
+            double step_loss = train_step(&tr, train, order, start, B);
+            loss_sum += step_loss;
             steps++;
+            total_steps++;
+            if (cfg->on_step) {
+                interval_loss += step_loss;
+                if (total_steps % cfg->step_interval == 0) {
+                    cfg->on_step(total_steps, interval_loss / cfg->step_interval, cfg->step_user);
+                    interval_loss = 0.0;
+                }
+            }
             if (cfg->progress && (steps & 7) == 0) {
                 double tn = now_seconds();
                 if (tn - last_progress > 0.25) {
