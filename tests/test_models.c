@@ -51,7 +51,7 @@ static double analytic(const grad_fixture *g, size_t p) {
     return g->grad[p];
 }
 
-static void check_model_gradient(mtr_model_kind kind, mtr_task_kind second) {
+static void check_model_gradient(mtr_model_kind kind, mtr_task_kind second, mtr_input_path path) {
     mtr_schema *schema = fixture_schema(second);
     CHECK(schema != NULL);
     if (!schema) return;
@@ -74,6 +74,7 @@ static void check_model_gradient(mtr_model_kind kind, mtr_task_kind second) {
     g.m = mtr_model_create(schema, &cfg, 11, &err);
     CHECK_MSG(g.m != NULL, "%s", err.message);
     if (!g.m) goto out;
+    g.m->input_path = path;
     /* larger random weights than the default init so every path carries signal */
     for (size_t i = 0; i < g.m->n_params; i++) g.m->params[i] *= 3.0f;
     g.B = 48;
@@ -108,8 +109,9 @@ static void check_model_gradient(mtr_model_kind kind, mtr_task_kind second) {
         if (e > max_err) max_err = e, worst = p;
         checked++;
     }
-    CHECK_MSG(max_err <= 1.0, "%s: gradient mismatch at parameter %zu of %zu (normalised error %.3g)",
-              mtr_model_kind_name(kind), worst, checked, max_err);
+    CHECK_MSG(max_err <= 1.0, "%s (input path %d): gradient mismatch at parameter %zu of %zu (normalised error %.3g)",
+              mtr_model_kind_name(kind), (int)path, worst, checked, max_err);
+    for (int k = 0; k < g.m->n_nets; k++) CHECK_EQ_INT(g.nb[k].factored, path == MTR_INPUT_PROJECTED);
     CHECK(checked == g.m->n_params);
     /* and the analytic gradient is not trivially zero */
     double norm = 0;
@@ -126,11 +128,50 @@ out:
     mtr_schema_free(schema);
 }
 
-TEST(gradient_single_task) { check_model_gradient(MTR_MODEL_SINGLE_TASK, MTR_TASK_REGRESSION); }
-TEST(gradient_shared_bottom) { check_model_gradient(MTR_MODEL_SHARED_BOTTOM, MTR_TASK_REGRESSION); }
-TEST(gradient_omoe) { check_model_gradient(MTR_MODEL_OMOE, MTR_TASK_BINARY); }
-TEST(gradient_mmoe) { check_model_gradient(MTR_MODEL_MMOE, MTR_TASK_REGRESSION); }
-TEST(gradient_mmoe_two_binary) { check_model_gradient(MTR_MODEL_MMOE, MTR_TASK_BINARY); }
+TEST(gradient_single_task) {
+    check_model_gradient(MTR_MODEL_SINGLE_TASK, MTR_TASK_REGRESSION, MTR_INPUT_DENSE);
+    check_model_gradient(MTR_MODEL_SINGLE_TASK, MTR_TASK_REGRESSION, MTR_INPUT_PROJECTED);
+}
+TEST(gradient_shared_bottom) {
+    check_model_gradient(MTR_MODEL_SHARED_BOTTOM, MTR_TASK_REGRESSION, MTR_INPUT_DENSE);
+    check_model_gradient(MTR_MODEL_SHARED_BOTTOM, MTR_TASK_REGRESSION, MTR_INPUT_PROJECTED);
+}
+TEST(gradient_omoe) {
+    check_model_gradient(MTR_MODEL_OMOE, MTR_TASK_BINARY, MTR_INPUT_DENSE);
+    check_model_gradient(MTR_MODEL_OMOE, MTR_TASK_BINARY, MTR_INPUT_PROJECTED);
+}
+TEST(gradient_mmoe) {
+    check_model_gradient(MTR_MODEL_MMOE, MTR_TASK_REGRESSION, MTR_INPUT_DENSE);
+    check_model_gradient(MTR_MODEL_MMOE, MTR_TASK_REGRESSION, MTR_INPUT_PROJECTED);
+}
+TEST(gradient_mmoe_two_binary) {
+    check_model_gradient(MTR_MODEL_MMOE, MTR_TASK_BINARY, MTR_INPUT_DENSE);
+    check_model_gradient(MTR_MODEL_MMOE, MTR_TASK_BINARY, MTR_INPUT_PROJECTED);
+}
+
+/* The two input paths compute the same function: scores agree to float rounding. */
+TEST(input_paths_agree) {
+    mtr_schema *schema = fixture_schema(MTR_TASK_REGRESSION);
+    mtr_dataset *ds = fixture_dataset(schema, 3000, 9, 0);
+    mtr_view v = mtr_view_all(ds);
+    mtr_model_config mc;
+    mtr_model_config_default(&mc);
+    mtr_error err;
+    mtr_model *m = mtr_model_create(schema, &mc, 3, &err);
+    float *a = malloc(3000 * 2 * sizeof(float)), *b = malloc(3000 * 2 * sizeof(float));
+    m->input_path = MTR_INPUT_DENSE;
+    CHECK(mtr_predict(m, &v, a, 1, &err) == 0);
+    m->input_path = MTR_INPUT_PROJECTED;
+    CHECK(mtr_predict(m, &v, b, 1, &err) == 0);
+    double max_diff = 0;
+    for (int i = 0; i < 6000; i++) max_diff = fmax(max_diff, fabs(a[i] - b[i]));
+    CHECK_MSG(max_diff < 1e-5, "paths differ by %.3g", max_diff);
+    free(a);
+    free(b);
+    mtr_model_free(m);
+    mtr_dataset_free(ds);
+    mtr_schema_free(schema);
+}
 
 /* ---------------------------------------------------------------- training */
 

@@ -27,6 +27,13 @@
 /* Tensors: embedding + input w,b + 2 per extra expert layer + per task 2 per tower layer and output. */
 #define MTR_MAX_TENSORS_PER_NET (3 + 2 * MTR_MAX_LAYERS + MTR_MAX_TASKS * 2 * (MTR_MAX_LAYERS + 1))
 
+/* The input layer's embedding part: chosen per batch by how many distinct rows it uses, or forced. */
+typedef enum mtr_input_path {
+    MTR_INPUT_AUTO = 0,      /* projected when distinct rows <= MTR_PROJECTION_MAX_DISTINCT * uses */
+    MTR_INPUT_DENSE = 1,     /* gather embeddings, one GEMM over the whole input */
+    MTR_INPUT_PROJECTED = 2  /* per distinct row projections (ops/embedding_projection.h) */
+} mtr_input_path;
+
 typedef struct mtr_tensor {
     char name[MTR_MAX_NAME]; /* unique name, e.g. "net0.input.w"; the key in model files */
     size_t offset;           /* first float in the parameter slab */
@@ -72,6 +79,7 @@ struct mtr_model {
     mtr_tensor *tensors;              /* named views into params */
     size_t n_params;                  /* floats in the slab */
     float *params;                    /* the parameter slab */
+    mtr_input_path input_path;        /* how input layers multiply embeddings (not saved; tests, bench) */
 };
 
 /* Output width of a net's expert stack (the input width of each tower). */

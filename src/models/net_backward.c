@@ -97,9 +97,15 @@ void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *n
     if (net->n_gates > 0)
         softmax_backward(nb->dz0 + E * U1, cols, nb->da0 + E * U1, cols, nb->a0 + E * U1, cols, B,
                          net->n_gates, E);
-    const float *w_in = P + T[net->t_input_w].offset;
-    dense_backward(NULL, 0, grad + T[net->t_input_w].offset, cols, grad + T[net->t_input_b].offset, nb->dz0,
-                   cols, nb->x, D, w_in, cols, B, D, cols);
+    const float *w_in = P + T[net->t_input_w].offset, *table = P + T[net->t_embedding].offset;
+    float *dw_in = grad + T[net->t_input_w].offset, *db_in = grad + T[net->t_input_b].offset;
+    if (nb->factored) {
+        dense_backward(NULL, 0, dw_in + (size_t)F * K * cols, cols, db_in, nb->dz0, cols, nb->x + F * K, D,
+                       w_in + (size_t)F * K * cols, cols, B, net->n_numeric, cols);
+        embedding_projection_backward(&nb->proj, dw_in, cols, emb_grad, nb->dz0, cols, table, w_in, cols, B);
+        return;
+    }
+    dense_backward(NULL, 0, dw_in, cols, db_in, nb->dz0, cols, nb->x, D, w_in, cols, B, D, cols);
     if (F == 0) return;
     /* d(embeddings) = dz0 * W_in[0 : F*K, :]^T, only the embedding rows of the input */
     mtr_sgemm(0, 1, B, F * K, cols, 1.0f, nb->dz0, cols, w_in, cols, 0.0f, nb->dx, F * K);

@@ -65,10 +65,17 @@ int mtr_net_buffers_init(mtr_net_buffers *nb, const mtr_net *net, int n_out, int
     nb->block = p;
     nb->max_batch = max_batch;
     nb->n_out = n_out;
+    if (net->n_fields > 0 &&
+        mtr_projection_init(&nb->proj, net->field_offset[net->n_fields], net->n_fields, net->emb_dim,
+                            net->input_cols, max_batch) != 0) {
+        mtr_net_buffers_free(nb);
+        return -1;
+    }
     return 0;
 }
 
 void mtr_net_buffers_free(mtr_net_buffers *nb) {
+    mtr_projection_free(&nb->proj);
     free(nb->block);
     memset(nb, 0, sizeof *nb);
 }

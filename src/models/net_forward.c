@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "models/net_pass.h"
+#include "ops/embedding_projection.h"
 #include "ops/ops.h"
 
 /* The expert stack's output: its buffer and row stride. With one layer it is the expert part of a0. */
@@ -31,16 +32,30 @@ void mtr_net_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb
     int D = net->input_dim, F = net->n_fields, K = net->emb_dim, E = net->n_experts;
     int cols = net->input_cols, U1 = net->width[0];
 
-    /* inputs: x = [embeddings | numeric] */
-    embedding_forward(nb->x, D, ids, F, P + T[net->t_embedding].offset, net->field_offset, B, F, K);
+    /* inputs: x = [embeddings | numeric]; the embedding columns are only filled on the dense path */
     if (net->n_numeric > 0)
         for (int b = 0; b < B; b++)
             memcpy(nb->x + (size_t)b * D + F * K, numeric + (size_t)b * net->n_numeric,
                    (size_t)net->n_numeric * sizeof(float));
+    nb->factored = 0;
+    if (F > 0) {
+        uint32_t distinct = embedding_projection_collect(&nb->proj, ids, F, net->field_offset, B);
+        nb->factored = m->input_path == MTR_INPUT_PROJECTED ||
+                       (m->input_path == MTR_INPUT_AUTO && distinct <= MTR_PROJECTION_MAX_DISTINCT * B * F);
+    }
 
-    /* input layer: experts' first layers and gate logits in one GEMM */
-    dense_forward(nb->a0, cols, nb->x, D, P + T[net->t_input_w].offset, cols, P + T[net->t_input_b].offset,
-                  B, D, cols);
+    /* input layer: experts' first layers and gate logits in one product */
+    const float *w_in = P + T[net->t_input_w].offset, *b_in = P + T[net->t_input_b].offset;
+    const float *table = P + T[net->t_embedding].offset;
+    if (nb->factored) {
+        /* numeric rows of W by GEMM, embedding rows by per-row projections */
+        dense_forward(nb->a0, cols, nb->x + F * K, D, w_in + (size_t)F * K * cols, cols, b_in, B,
+                      net->n_numeric, cols);
+        embedding_projection_forward(&nb->proj, nb->a0, cols, table, w_in, cols, B);
+    } else {
+        embedding_forward(nb->x, D, ids, F, table, net->field_offset, B, F, K);
+        dense_forward(nb->a0, cols, nb->x, D, w_in, cols, b_in, B, D, cols);
+    }
     activation_forward(nb->a0, cols, nb->a0, cols, B, E * U1, m->cfg.activation);
     if (net->n_gates > 0) softmax_forward(nb->a0 + E * U1, cols, nb->a0 + E * U1, cols, B, net->n_gates, E);
 

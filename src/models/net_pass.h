@@ -4,6 +4,7 @@
 #define MTR_MODELS_NET_PASS_H
 
 #include "models/model.h"
+#include "ops/embedding_projection.h"
 #include "ops/sparse_rows.h"
 
 /* Activations (and, for training, their gradients) of one net for up to max_batch rows. Matrices are
@@ -26,12 +27,18 @@ typedef struct mtr_net_buffers {
     float *dtower_z[MTR_MAX_TASKS][MTR_MAX_LAYERS + 1]; /* w.r.t. pre-activations; last = output */
     float *dout;                                    /* (n_out) gradient of the loss w.r.t. out */
     float *block;                                   /* the single allocation behind all of the above */
+    mtr_projection proj;                            /* distinct embedding rows of the batch, projected */
+    int factored;                                   /* this batch's input layer went through proj */
 } mtr_net_buffers;
 
 /* Bytes needed, to check arena sizes and report memory. */
 size_t mtr_net_buffers_floats(const mtr_net *net, int n_out, int max_batch, int training);
 int mtr_net_buffers_init(mtr_net_buffers *nb, const mtr_net *net, int n_out, int max_batch, int training);
 void mtr_net_buffers_free(mtr_net_buffers *nb);
+
+/* The input layer's embedding part goes through per-row projections (embedding_projection.h) when a
+ * batch uses at most this fraction of distinct rows per field value, else through the dense GEMM. */
+#define MTR_PROJECTION_MAX_DISTINCT 0.5
 
 /* Forward B rows: ids (B, n_fields) and numeric inputs (B, n_numeric) are the batch's gathered rows.
  * Writes nb->out[:, task] for the net's tasks (raw logits / values). */
