@@ -1,6 +1,7 @@
 /* cmd_compile.c - `mtrank compile`: fit a schema on a training file and compile text files into the
  * binary form (.mtrd), so later commands map them instead of parsing text. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -24,6 +25,8 @@ int cmd_compile(int argc, char **argv) {
     int n_pos;
     if (cli_parse(argc, argv, 2, opts, n, pos, 0, &n_pos, msg, sizeof msg) != 0) return usage_error("compile", msg);
     if (!spec_path || !train_path || !out_path) return usage_error("compile", "--spec, --train and --out are required");
+    if (strcmp(train_path, "-") == 0 && (!data_path || strcmp(data_path, "-") == 0))
+        return usage_error("compile", "--train - (standard input) is read once: name another --data file");
     mtr_error err = {{0}};
     int rc = 1;
     mtr_spec *spec = mtr_spec_load(spec_path, &err);

@@ -313,8 +313,9 @@ done:
 
 int cmd_experiment(int argc, char **argv) {
     if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
-        printf("usage: mtrank experiment <name> [options]\n\nexperiments:\n"
-               "  census     MMoE paper, census-income Tables 1 and 2 (mtrank experiment census --help)\n");
+        fprintf(argc < 3 ? stderr : stdout, /* no experiment named is a usage error */
+                "usage: mtrank experiment <name> [options]\n\nexperiments:\n"
+                "  census     MMoE paper, census-income Tables 1 and 2 (mtrank experiment census --help)\n");
         return argc < 3 ? 2 : 0;
     }
     if (strcmp(argv[2], "census") == 0) return census(argc, argv);

@@ -65,6 +65,13 @@ int cmd_train(int argc, char **argv) {
     if (!a.spec || !a.train || !a.out) return usage_error("train", "--spec, --train and --out are required");
     if (a.valid && a.split_test > 0) return usage_error("train", "--valid and --split-test exclude each other");
     if (a.split_test > 0 && !a.test) return usage_error("train", "--split-test needs --test");
+    if (strcmp(a.train, "-") == 0)
+        return usage_error("train", "--train cannot be - (standard input): the training file is read twice");
+    const char *bad_model = mtr_model_config_check(&mc);
+    if (bad_model) {
+        snprintf(msg, sizeof msg, "--model/--embedding/--experts/--bottom/--towers: %s", bad_model);
+        return usage_error("train", msg);
+    }
 
     mtr_error err = {{0}};
     int rc = 1;
@@ -79,6 +86,12 @@ int cmd_train(int argc, char **argv) {
     if (!(schema = mtr_schema_fit(spec, a.train, &err))) goto fail;
     int T = mtr_schema_task_count(schema);
     if (apply_task_weights(a.task_weights, &tc, T, msg, sizeof msg) != 0) {
+        rc = usage_error("train", msg);
+        goto done;
+    }
+    if (tc.main_task >= T) {
+        snprintf(msg, sizeof msg, "--main-task: %d is not a task index (%s has %d task%s)", tc.main_task, a.spec,
+                 T, T == 1 ? "" : "s");
         rc = usage_error("train", msg);
         goto done;
     }

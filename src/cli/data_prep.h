@@ -1,6 +1,7 @@
 /* data_prep.h - turning the text files named on the command line into compiled datasets: fit the
  * schema on the training file, compile each file once into a cache directory (keyed by the schema's
- * fingerprint and the file's identity), then memory-map the compiled files. */
+ * fingerprint and the file's path, size, time and content checksum), then memory-map the compiled
+ * files. Standard input ("-") is always parsed into memory. */
 #ifndef MTR_CLI_DATA_PREP_H
 #define MTR_CLI_DATA_PREP_H
 

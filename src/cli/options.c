@@ -18,7 +18,7 @@ static int parse_layers(const char *s, int *w, int *n) {
         if (*n == MTR_MAX_LAYERS || mtr_parse_long(p, len, 1, 65536, &v) != 0) return -1;
         w[(*n)++] = (int)v;
         p += len;
-        if (*p == ',') p++;
+        if (*p == ',' && *++p == '\0') return -1; /* "16," */
     }
     return 0;
 }
