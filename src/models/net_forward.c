@@ -41,7 +41,8 @@ void mtr_net_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb
     if (F > 0) {
         uint32_t distinct = embedding_projection_collect(&nb->proj, ids, F, net->field_offset, B);
         nb->factored = m->input_path == MTR_INPUT_PROJECTED ||
-                       (m->input_path == MTR_INPUT_AUTO && distinct <= MTR_PROJECTION_MAX_DISTINCT * B * F);
+                       (m->input_path == MTR_INPUT_AUTO && (distinct <= MTR_PROJECTION_MAX_DISTINCT * B * F ||
+                                                            mtr_projection_whole_table(&nb->proj)));
     }
 
     /* input layer: experts' first layers and gate logits in one product */

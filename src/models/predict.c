@@ -30,8 +30,10 @@ static int worker_init(predict_worker *w, const mtr_model *m) {
     w->ids = malloc((size_t)PREDICT_CHUNK * (n0->n_fields ? n0->n_fields : 1) * sizeof *w->ids);
     w->numeric = malloc((size_t)PREDICT_CHUNK * (n0->n_numeric ? n0->n_numeric : 1) * sizeof *w->numeric);
     if (!w->ids || !w->numeric) return -1;
-    for (int k = 0; k < m->n_nets; k++)
+    for (int k = 0; k < m->n_nets; k++) {
         if (mtr_net_buffers_init(&w->nb[k], &m->nets[k], m->n_tasks, PREDICT_CHUNK, 0) != 0) return -1;
+        w->nb[k].proj.frozen = 1; /* weights are fixed for the whole call */
+    }
     return 0;
 }
 

@@ -94,9 +94,20 @@ void mtr_projection_free(mtr_projection *p) {
 
 uint32_t embedding_projection_collect(mtr_projection *p, const uint32_t *ids, int ldi, const uint32_t *offsets,
                                       int B) {
+    int F = p->n_fields;
+    if (mtr_projection_whole_table(p)) {
+        /* every row has its own slot: slot = row */
+        if (!p->table_ready) {
+            p->count = p->table_rows;
+            for (int f = 0; f < F; f++)
+                for (uint32_t r = offsets[f]; r < offsets[f + 1]; r++) p->rows[r] = r, p->field[r] = (uint16_t)f;
+        }
+        for (int b = 0; b < B; b++)
+            for (int f = 0; f < F; f++) p->use[(size_t)b * F + f] = offsets[f] + ids[(size_t)b * ldi + f];
+        return p->table_rows;
+    }
     for (uint32_t u = 0; u < p->count; u++) p->slot[p->rows[u]] = -1;
     p->count = 0;
-    int F = p->n_fields;
     for (int b = 0; b < B; b++) {
         const uint32_t *id = ids + (size_t)b * ldi;
         uint32_t *use = p->use + (size_t)b * F;
@@ -118,8 +129,10 @@ uint32_t embedding_projection_collect(mtr_projection *p, const uint32_t *ids, in
 void embedding_projection_forward(mtr_projection *p, float *z, int ldz, const float *table, const float *w,
                                   int ldw, int B) {
     const int C = p->cols, k = p->dim, F = p->n_fields;
-    /* P[u] = E[row u] W_f */
-    for (uint32_t u = 0; u < p->count; u++) {
+    /* P[u] = E[row u] W_f, for the batch's rows, or once for the whole table when frozen */
+    uint32_t to_project = p->table_ready ? 0 : p->count;
+    if (mtr_projection_whole_table(p)) p->table_ready = 1;
+    for (uint32_t u = 0; u < to_project; u++) {
         float *out = p->proj + (size_t)u * C;
         const float *e = table + (size_t)p->rows[u] * k;
         const float *wf = w + (size_t)p->field[u] * k * ldw;

@@ -32,10 +32,18 @@ typedef struct mtr_projection {
     float *proj;         /* (capacity, C) P in forward, reused for S in backward */
     uint32_t count;      /* distinct rows of the current batch */
     uint32_t capacity;   /* min(table_rows, max_batch * F) */
+    int frozen;          /* set by the caller when weights do not change between batches (prediction):
+                            a table that fits is then projected whole, once, and kept */
+    int table_ready;     /* frozen mode: proj holds every row of the table, slot = row */
 } mtr_projection;
 
 int mtr_projection_init(mtr_projection *p, uint32_t table_rows, int n_fields, int dim, int cols, int max_batch);
 void mtr_projection_free(mtr_projection *p);
+
+/* Frozen mode: projecting the whole table once pays when it fits the buffer. */
+static inline int mtr_projection_whole_table(const mtr_projection *p) {
+    return p->frozen && p->table_rows <= p->capacity;
+}
 
 /* Find the batch's distinct rows (ids (B, F) stride ldi; row = offsets[f] + id). Returns the count. */
 uint32_t embedding_projection_collect(mtr_projection *p, const uint32_t *ids, int ldi, const uint32_t *offsets,
