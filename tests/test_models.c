@@ -51,23 +51,12 @@ static double analytic(const grad_fixture *g, size_t p) {
     return g->grad[p];
 }
 
-static void check_model_gradient(mtr_model_kind kind, mtr_task_kind second, mtr_input_path path) {
+static void check_gradient_cfg(mtr_model_config cfg, mtr_task_kind second, mtr_input_path path) {
+    mtr_model_kind kind = cfg.kind;
     mtr_schema *schema = fixture_schema(second);
     CHECK(schema != NULL);
     if (!schema) return;
     mtr_dataset *ds = fixture_dataset(schema, 48, 3, 5);
-    mtr_model_config cfg;
-    mtr_model_config_default(&cfg);
-    cfg.kind = kind;
-    cfg.embedding_dim = 2;
-    cfg.n_experts = 3;
-    cfg.n_bottom_layers = 2;
-    cfg.bottom_layers[0] = 6;
-    cfg.bottom_layers[1] = 5;
-    cfg.n_tower_layers = 2;
-    cfg.tower_layers[0] = 4;
-    cfg.tower_layers[1] = 3;
-    cfg.activation = MTR_ACT_TANH; /* smooth, so central differences are valid everywhere */
     mtr_error err;
     grad_fixture g;
     memset(&g, 0, sizeof g);
@@ -126,6 +115,42 @@ static void check_model_gradient(mtr_model_kind kind, mtr_task_kind second, mtr_
 out:
     mtr_dataset_free(ds);
     mtr_schema_free(schema);
+}
+
+static void check_model_gradient(mtr_model_kind kind, mtr_task_kind second, mtr_input_path path) {
+    mtr_model_config cfg;
+    mtr_model_config_default(&cfg);
+    cfg.kind = kind;
+    cfg.embedding_dim = 2;
+    cfg.n_experts = 3;
+    cfg.n_bottom_layers = 2;
+    cfg.bottom_layers[0] = 6;
+    cfg.bottom_layers[1] = 5;
+    cfg.n_tower_layers = 2;
+    cfg.tower_layers[0] = 4;
+    cfg.tower_layers[1] = 3;
+    cfg.activation = MTR_ACT_TANH; /* smooth, so central differences are valid everywhere */
+    check_gradient_cfg(cfg, second, path);
+}
+
+/* No bottom: the towers' first layers are blocks of the input layer (ESMM's shape); and the extreme of
+ * no bottom and no tower layers (one linear output per task on shared embeddings). */
+TEST(gradient_towers_on_the_input) {
+    for (int path = MTR_INPUT_DENSE; path <= MTR_INPUT_PROJECTED; path++)
+        for (int kind = MTR_MODEL_SINGLE_TASK; kind <= MTR_MODEL_SHARED_BOTTOM; kind++) {
+            mtr_model_config cfg;
+            mtr_model_config_default(&cfg);
+            cfg.kind = (mtr_model_kind)kind;
+            cfg.embedding_dim = 3;
+            cfg.n_bottom_layers = 0;
+            cfg.n_tower_layers = 2;
+            cfg.tower_layers[0] = 5;
+            cfg.tower_layers[1] = 3;
+            cfg.activation = MTR_ACT_TANH;
+            check_gradient_cfg(cfg, MTR_TASK_BINARY, (mtr_input_path)path);
+            cfg.n_tower_layers = 0;
+            check_gradient_cfg(cfg, MTR_TASK_REGRESSION, (mtr_input_path)path);
+        }
 }
 
 TEST(gradient_single_task) {

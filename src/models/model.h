@@ -53,9 +53,11 @@ typedef struct mtr_net {
     int input_dim;                    /* D = n_fields * emb_dim + n_numeric */
     int n_experts;                    /* E */
     int n_gates;                      /* G: 0, 1 or n_tasks */
-    int n_layers;                     /* expert (or bottom) hidden layers, >= 1 */
+    int n_layers;                     /* expert (or bottom) hidden layers; 0 = no bottom: the towers read
+                                         the input, their first layers fused into the input layer */
     int width[MTR_MAX_LAYERS];        /* units per expert in each layer */
-    int input_cols;                   /* E * width[0] + G * E: columns of the input layer */
+    int input_cols;                   /* E * width[0] + G * E, or with no bottom n_tasks * (tower_width[0]
+                                         or 1): columns of the input layer */
     int n_tower_layers;               /* hidden layers per tower */
     int tower_width[MTR_MAX_LAYERS];  /* their widths */
     uint32_t *field_offset;           /* (n_fields + 1) first embedding row of each field; last = rows */
@@ -82,8 +84,17 @@ struct mtr_model {
     mtr_input_path input_path;        /* how input layers multiply embeddings (not saved; tests, bench) */
 };
 
-/* Output width of a net's expert stack (the input width of each tower). */
-static inline int mtr_net_expert_out(const mtr_net *net) { return net->width[net->n_layers - 1]; }
+/* Output width of a net's expert stack (the input width of each tower); 0 without a bottom. */
+static inline int mtr_net_expert_out(const mtr_net *net) {
+    return net->n_layers ? net->width[net->n_layers - 1] : 0;
+}
+/* First tower layer computed after the input layer: 1 when the input layer holds the towers' first
+ * layers (no bottom), else 0. */
+static inline int mtr_net_tower_start(const mtr_net *net) { return net->n_layers == 0 ? 1 : 0; }
+/* Width of each task's block of the input layer when there is no bottom. */
+static inline int mtr_net_stem_width(const mtr_net *net) {
+    return net->n_tower_layers > 0 ? net->tower_width[0] : 1;
+}
 
 /* Build the layout for `schema` and `cfg` and allocate a zeroed slab (no initialisation). */
 mtr_model *mtr_model_alloc(const mtr_schema *schema, const mtr_model_config *cfg, mtr_error *err);

@@ -26,8 +26,9 @@ const char *mtr_model_config_check(const mtr_model_config *cfg) {
     if ((cfg->kind == MTR_MODEL_OMOE || cfg->kind == MTR_MODEL_MMOE) &&
         (cfg->n_experts < 1 || cfg->n_experts > 256))
         return "number of experts must be in 1..256";
-    if (cfg->n_bottom_layers < 1 || cfg->n_bottom_layers > MTR_MAX_LAYERS)
-        return "expert/bottom layers: need 1..8 layers";
+    int moe = cfg->kind == MTR_MODEL_OMOE || cfg->kind == MTR_MODEL_MMOE;
+    if (cfg->n_bottom_layers < (moe ? 1 : 0) || cfg->n_bottom_layers > MTR_MAX_LAYERS)
+        return moe ? "experts need 1..8 layers" : "bottom layers: need 0..8 layers (0 = towers on the input)";
     for (int i = 0; i < cfg->n_bottom_layers; i++)
         if (cfg->bottom_layers[i] < 1 || cfg->bottom_layers[i] > 65536)
             return "expert/bottom layer widths must be in 1..65536";

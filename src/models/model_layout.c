@@ -41,7 +41,8 @@ __attribute__((format(printf, 6, 7))) static int add_tensor(layout_builder *lb, 
 /* Lay out one net; `prefix` names its tensors ("net0"). */
 static int layout_net(layout_builder *lb, mtr_net *net, const char *prefix, mtr_error *err) {
     const mtr_model *m = lb->model;
-    net->input_cols = net->n_experts * net->width[0] + net->n_gates * net->n_experts;
+    net->input_cols = net->n_layers == 0 ? net->n_tasks * mtr_net_stem_width(net)
+                                         : net->n_experts * net->width[0] + net->n_gates * net->n_experts;
 
     uint64_t rows = net->field_offset[net->n_fields];
     uint64_t d2[2] = {rows > 0 ? rows : 1, (uint64_t)net->emb_dim};
@@ -60,8 +61,10 @@ static int layout_net(layout_builder *lb, mtr_net *net, const char *prefix, mtr_
     }
     for (int t = 0; t < net->n_tasks; t++) {
         const char *task_name = mtr_schema_task_name(m->schema, net->task[t]);
-        int in = mtr_net_expert_out(net);
-        for (int l = 0; l <= net->n_tower_layers; l++) {
+        int start = mtr_net_tower_start(net);
+        if (start == 1 && net->n_tower_layers == 0) continue; /* the output is the input layer's column */
+        int in = start ? net->tower_width[0] : mtr_net_expert_out(net);
+        for (int l = start; l <= net->n_tower_layers; l++) {
             int out = l < net->n_tower_layers ? net->tower_width[l] : 1;
             uint64_t w[2] = {(uint64_t)in, (uint64_t)out};
             uint64_t b[1] = {(uint64_t)out};
@@ -199,11 +202,12 @@ double mtr_model_flops_per_sample(const mtr_model *model) {
         const mtr_net *n = &model->nets[k];
         flops += 2.0 * n->input_dim * n->input_cols;
         for (int l = 1; l < n->n_layers; l++) flops += 2.0 * n->n_experts * n->width[l - 1] * n->width[l];
-        int u = mtr_net_expert_out(n);
+        int u = mtr_net_expert_out(n), start = mtr_net_tower_start(n);
         if (n->n_gates > 0) flops += 2.0 * n->n_tasks * n->n_experts * u;
         for (int t = 0; t < n->n_tasks; t++) {
-            int in = u;
-            for (int l = 0; l < n->n_tower_layers; l++) {
+            if (start == 1 && n->n_tower_layers == 0) continue;
+            int in = start ? n->tower_width[0] : u;
+            for (int l = start; l < n->n_tower_layers; l++) {
                 flops += 2.0 * in * n->tower_width[l];
                 in = n->tower_width[l];
             }

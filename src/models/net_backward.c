@@ -7,51 +7,81 @@
 
 static void zero_rows(float *p, int B, int width) { memset(p, 0, (size_t)B * (size_t)width * sizeof(float)); }
 
+/* Gradient buffer matching mtr_net_tower_stem: where task t's tower sends d(its input). */
+static float *tower_stem_grad(const mtr_net *net, mtr_net_buffers *nb, int t, int *ld) {
+    int cols = net->input_cols;
+    if (net->n_layers == 0) {
+        *ld = cols;
+        return nb->da0 + (size_t)t * mtr_net_stem_width(net);
+    }
+    int E = net->n_experts, U = mtr_net_expert_out(net), L = net->n_layers;
+    if (net->n_gates > 0) {
+        *ld = net->n_tasks * U;
+        return nb->dmix + (size_t)(net->n_gates == 1 ? 0 : t) * U;
+    }
+    *ld = L == 1 ? cols : E * U;
+    return L == 1 ? nb->da0 : nb->dact[L - 1];
+}
+
+/* Input layer backward from dz0: W_in's gradient and the embeddings' (projected or dense path). */
+static void input_layer_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, float *grad,
+                                 mtr_sparse_rows *emb_grad, const uint32_t *ids, int B) {
+    const float *P = m->params;
+    const mtr_tensor *T = m->tensors;
+    int D = net->input_dim, F = net->n_fields, K = net->emb_dim, cols = net->input_cols;
+    const float *w_in = P + T[net->t_input_w].offset, *table = P + T[net->t_embedding].offset;
+    float *dw_in = grad + T[net->t_input_w].offset, *db_in = grad + T[net->t_input_b].offset;
+    if (nb->factored) {
+        dense_backward(NULL, 0, dw_in + (size_t)F * K * cols, cols, db_in, nb->dz0, cols, nb->x + F * K, D,
+                       w_in + (size_t)F * K * cols, cols, B, net->n_numeric, cols);
+        embedding_projection_backward(&nb->proj, dw_in, cols, emb_grad, nb->dz0, cols, table, w_in, cols, B);
+        return;
+    }
+    dense_backward(NULL, 0, dw_in, cols, db_in, nb->dz0, cols, nb->x, D, w_in, cols, B, D, cols);
+    if (F == 0) return;
+    /* d(embeddings) = dz0 * W_in[0 : F*K, :]^T, only the embedding rows of the input */
+    mtr_sgemm(0, 1, B, F * K, cols, 1.0f, nb->dz0, cols, w_in, cols, 0.0f, nb->dx, F * K);
+    embedding_backward_sparse(emb_grad, nb->dx, F * K, ids, F, net->field_offset, B, F, K);
+}
+
 void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, float *grad,
                       mtr_sparse_rows *emb_grad, const uint32_t *ids, int B) {
     const float *P = m->params;
     const mtr_tensor *T = m->tensors;
-    int D = net->input_dim, F = net->n_fields, K = net->emb_dim, E = net->n_experts;
-    int cols = net->input_cols, U1 = net->width[0], U = mtr_net_expert_out(net), L = net->n_layers;
+    int E = net->n_experts, cols = net->input_cols, L = net->n_layers;
+    int start = mtr_net_tower_start(net), TL = net->n_tower_layers;
     mtr_activation act = m->cfg.activation;
 
-    /* d(expert output) lives in da0's expert part (one layer) or dact[L-1] */
-    float *dh = L == 1 ? nb->da0 : nb->dact[L - 1];
-    int ldh = L == 1 ? cols : E * U;
-    const float *h = L == 1 ? nb->a0 : nb->act[L - 1];
     zero_rows(nb->da0, B, cols);
+    zero_rows(nb->dz0, B, cols);
     for (int l = 1; l < L; l++) zero_rows(nb->dact[l], B, E * net->width[l]);
-    if (net->n_gates > 0) zero_rows(nb->dmix, B, net->n_tasks * U);
+    if (net->n_gates > 0) zero_rows(nb->dmix, B, net->n_tasks * mtr_net_expert_out(net));
 
-    /* towers, each back to its input (the mixture, or the expert output directly) */
+    /* towers, each back to its stem (a0's block, the mixture, or the expert output) */
     for (int t = 0; t < net->n_tasks; t++) {
-        int TL = net->n_tower_layers;
-        const float *dy = nb->dout + net->task[t];
+        int g = net->task[t];
+        if (start == 1 && TL == 0) {
+            /* the output is a0's column t, a pre-activation: its gradient goes straight to dz0 */
+            for (int b = 0; b < B; b++) nb->dz0[(size_t)b * cols + t] += nb->dout[(size_t)b * nb->n_out + g];
+            continue;
+        }
+        const float *dy = nb->dout + g;
         int ld_dy = nb->n_out;
-        for (int l = TL; l >= 0; l--) {
+        for (int l = TL; l >= start; l--) {
             int out = l < TL ? net->tower_width[l] : 1;
-            int in_width = l > 0 ? net->tower_width[l - 1] : U;
             const float *x;
-            int ldx;
             float *dx;
-            int lddx;
-            if (l > 0) {
+            int ldx, lddx, in_width;
+            if (l > start) {
+                in_width = net->tower_width[l - 1];
                 x = nb->tower[t][l - 1];
                 ldx = in_width;
                 dx = nb->dtower[t][l - 1];
                 lddx = in_width;
                 zero_rows(dx, B, in_width);
-            } else if (net->n_gates > 0) {
-                int block = net->n_gates == 1 ? 0 : t;
-                x = nb->mix + block * U;
-                ldx = net->n_tasks * U;
-                dx = nb->dmix + block * U;
-                lddx = ldx;
             } else {
-                x = h;
-                ldx = ldh;
-                dx = dh;
-                lddx = ldh;
+                x = mtr_net_tower_stem(net, nb, t, &ldx, &in_width);
+                dx = tower_stem_grad(net, nb, t, &lddx);
             }
             if (l < TL) {
                 /* dy is d(activated units); turn it into d(pre-activation) */
@@ -69,11 +99,21 @@ void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *n
         }
     }
 
+    if (L == 0) {
+        /* a0 was the towers' activated first layers (or raw outputs, handled above) */
+        if (TL > 0) activation_backward(nb->dz0, cols, nb->da0, cols, nb->a0, cols, B, cols, act);
+        input_layer_backward(m, net, nb, grad, emb_grad, ids, B);
+        return;
+    }
+
+    int U1 = net->width[0], U = mtr_net_expert_out(net);
+    float *dh = L == 1 ? nb->da0 : nb->dact[L - 1];
+    int ldh = L == 1 ? cols : E * U;
+    const float *h = L == 1 ? nb->a0 : nb->act[L - 1];
     /* mixtures: gradients to the gate probabilities (in da0's gate part) and to the experts */
-    if (net->n_gates > 0)
-        for (int g = 0; g < net->n_gates; g++)
-            mixture_backward(nb->da0 + E * U1 + g * E, cols, dh, ldh, nb->dmix + g * U, net->n_tasks * U,
-                             nb->a0 + E * U1 + g * E, cols, h, ldh, B, E, U);
+    for (int g = 0; g < net->n_gates; g++)
+        mixture_backward(nb->da0 + E * U1 + g * E, cols, dh, ldh, nb->dmix + g * U, net->n_tasks * U,
+                         nb->a0 + E * U1 + g * E, cols, h, ldh, B, E, U);
 
     /* further expert layers, last to first */
     for (int l = L - 1; l >= 1; l--) {
@@ -92,22 +132,9 @@ void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *n
     }
 
     /* input layer: pre-activation gradients of the expert units and the gate logits */
-    zero_rows(nb->dz0, B, cols);
     activation_backward(nb->dz0, cols, nb->da0, cols, nb->a0, cols, B, E * U1, act);
     if (net->n_gates > 0)
         softmax_backward(nb->dz0 + E * U1, cols, nb->da0 + E * U1, cols, nb->a0 + E * U1, cols, B,
                          net->n_gates, E);
-    const float *w_in = P + T[net->t_input_w].offset, *table = P + T[net->t_embedding].offset;
-    float *dw_in = grad + T[net->t_input_w].offset, *db_in = grad + T[net->t_input_b].offset;
-    if (nb->factored) {
-        dense_backward(NULL, 0, dw_in + (size_t)F * K * cols, cols, db_in, nb->dz0, cols, nb->x + F * K, D,
-                       w_in + (size_t)F * K * cols, cols, B, net->n_numeric, cols);
-        embedding_projection_backward(&nb->proj, dw_in, cols, emb_grad, nb->dz0, cols, table, w_in, cols, B);
-        return;
-    }
-    dense_backward(NULL, 0, dw_in, cols, db_in, nb->dz0, cols, nb->x, D, w_in, cols, B, D, cols);
-    if (F == 0) return;
-    /* d(embeddings) = dz0 * W_in[0 : F*K, :]^T, only the embedding rows of the input */
-    mtr_sgemm(0, 1, B, F * K, cols, 1.0f, nb->dz0, cols, w_in, cols, 0.0f, nb->dx, F * K);
-    embedding_backward_sparse(emb_grad, nb->dx, F * K, ids, F, net->field_offset, B, F, K);
+    input_layer_backward(m, net, nb, grad, emb_grad, ids, B);
 }

@@ -45,6 +45,9 @@ void mtr_net_buffers_free(mtr_net_buffers *nb);
 void mtr_net_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, const uint32_t *ids,
                      const float *numeric, int B);
 
+/* What task t's first tower layer after the input layer reads (its stem), with stride and width. */
+const float *mtr_net_tower_stem(const mtr_net *net, const mtr_net_buffers *nb, int t, int *ld, int *width);
+
 /* Backward from nb->dout (filled by the loss). Accumulates dense gradients into `grad` (a slab with
  * the model's parameter layout) and embedding gradients into `emb_grad`. */
 void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, float *grad,
