@@ -135,9 +135,15 @@ typedef struct mtr_model_config {
     int n_tower_layers;                  /* hidden layers of each task tower (0 = linear output) */
     int tower_layers[MTR_MAX_LAYERS];    /* their widths */
     mtr_activation activation;           /* hidden-layer activation */
+    uint32_t task_mask;                  /* tasks the model predicts (bit t = task t); 0 = all tasks.
+                                            Others get no tower, no loss, and NaN scores. */
+    int conversion_task;                 /* ESMM structure: this task's output is pCVR, trained through
+                                            pCTCVR = pCTR x pCVR against its label on every row, task 0
+                                            being the click task (pCTR); -1 = none */
 } mtr_model_config;
 
-/* Defaults: MMoE, embedding 4, 8 experts of one layer of 16 units, towers of one layer of 8, ReLU. */
+/* Defaults: MMoE, embedding 4, 8 experts of one layer of 16 units, towers of one layer of 8, ReLU,
+ * all tasks, no conversion structure. */
 void mtr_model_config_default(mtr_model_config *cfg);
 /* NULL if the configuration is usable, else a static message saying what is wrong. */
 const char *mtr_model_config_check(const mtr_model_config *cfg);
@@ -155,6 +161,8 @@ void mtr_model_free(mtr_model *model);
 const mtr_schema *mtr_model_schema(const mtr_model *model);
 const mtr_model_config *mtr_model_get_config(const mtr_model *model);
 size_t mtr_model_parameter_count(const mtr_model *model);
+/* Whether the model predicts task t (its task_mask). */
+int mtr_model_has_task(const mtr_model *model, int task);
 /* The model's named tensors (as stored in its file), for inspection. */
 int mtr_model_tensor_count(const mtr_model *model);
 /* Name of tensor i; its shape goes to ndim and dims. */
@@ -261,6 +269,123 @@ int mtr_optimizer_parse(const char *name, mtr_optimizer *opt);
  * on the main task's AUC (R^2 for regression) and the model ends holding the best epoch's weights. */
 int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid,
               const mtr_train_config *cfg, mtr_train_result *result, mtr_error *err);
+
+/* ---------------------------------------------------------------- synthetic data (MMoE paper section 3.2) */
+
+/* Two regression tasks of controlled relatedness (Ma et al., KDD 2018, section 3.2): orthogonal unit
+ * vectors u1, u2 in R^d, w1 = c u1, w2 = c (P u1 + sqrt(1 - P^2) u2), so that cos(w1, w2) = P;
+ * x ~ N(0, I_d); y_k = w_k.x + sum_{i=1..m} sin(alpha_i w_k.x + beta_i) + noise, with alpha and beta drawn
+ * once and shared by both tasks. The generated dataset has no categorical fields, d numeric inputs
+ * x0..x{d-1} and the regression labels y1, y2 (squared-error loss). */
+typedef struct mtr_synthetic_config {
+    double correlation; /* P = cos(w1, w2), in [-1, 1] */
+    int dim;            /* d, input dimension, >= 2 */
+    double scale;       /* c, the length of w1 and w2, > 0 */
+    int n_sin;          /* m, sine terms per label; 0 gives linear tasks */
+    double alpha_sd;    /* alpha_i ~ N(0, alpha_sd^2) */
+    double beta_sd;     /* beta_i ~ N(0, beta_sd^2) */
+    double noise_sd;    /* each label's additive Gaussian noise, standard deviation >= 0 */
+    uint64_t seed;      /* fixes u1, u2, alpha and beta; P changes w2 but no random draw */
+} mtr_synthetic_config;
+
+/* P = 1, d = 100, c = 0.3, m = 5, alpha_sd = beta_sd = 1, noise_sd = 0.1, seed 1. */
+void mtr_synthetic_config_default(mtr_synthetic_config *cfg);
+/* NULL if the configuration is usable, else a static message saying what is wrong. */
+const char *mtr_synthetic_config_check(const mtr_synthetic_config *cfg);
+/* `rows` (>= 1) samples of the problem fixed by cfg->seed, drawn from sample stream `stream`: one seed with
+ * streams 0 and 1 gives training and test data of the same problem. Deterministic for (cfg, stream). If
+ * `schema` is not NULL it receives the matching schema (free with mtr_schema_free). */
+mtr_dataset *mtr_synthetic_generate(const mtr_synthetic_config *cfg, size_t rows, uint64_t stream,
+                                    mtr_schema **schema, mtr_error *err);
+/* Pearson correlation of two tasks' labels over the rows where both are present; NaN when fewer than two
+ * such rows or either label is constant. */
+double mtr_label_correlation(const mtr_dataset *ds, int task_a, int task_b);
+
+/* ---------------------------------------------------------------- impression simulator (ESMM) */
+
+/* Impressions -> clicks -> conversions in a world shaped like Ali-CCP (the ESMM paper's data): users and
+ * items with latent tastes; each impression shows a user an item picked with popularity skew and taste
+ * affinity, in a context; click ~ Bernoulli(pCTR); a counterfactual purchase ~ Bernoulli(pCVR) is drawn
+ * for EVERY impression (what the user would have done after a click); purchase = click AND that draw.
+ * Click and conversion share a fraction `overlap` of their latent factors, so the clicked impressions are
+ * a biased sample for conversion (sample selection bias). The intercepts are calibrated on a sample so
+ * that the mean pCTR is `ctr` and the mean pCVR over clicked impressions is `cvr`. Rows are streamed:
+ * memory is bounded by the user and item tables whatever `rows` is. See docs/simulator.md. */
+#define MTR_CCP_FIELDS 23  /* categorical fields per row: 9 user, 7 item, 7 context */
+#define MTR_CCP_MAX_BAG 5  /* ids in a bag (recent_categories, recent_brands): 0 to this */
+#define MTR_CCP_MAX_IDS (MTR_CCP_FIELDS - 2 + 2 * MTR_CCP_MAX_BAG) /* ids in a row at most */
+
+typedef struct mtr_ccp_config {
+    uint64_t rows;            /* impressions to generate, >= 1 */
+    uint64_t seed;            /* fixes the world (users, items, effects) and the intercepts */
+    uint64_t stream;          /* impression stream: same seed, other stream = new rows of the same world */
+    double ctr;               /* target mean pCTR over impressions, in (0, 1) */
+    double cvr;               /* target mean pCVR over clicked impressions, in (0, 1) */
+    double overlap;           /* in [0, 1]: correlation of the click and conversion latent factors */
+    int n_users;              /* users */
+    int n_items;              /* items */
+    int dim;                  /* latent taste dimension */
+    int n_categories;         /* item categories */
+    int n_brands;             /* brands (each belongs to one category) */
+    int n_shops;              /* shops (each has a hidden quality) */
+    double item_zipf;         /* item popularity ~ 1 / rank^item_zipf */
+    int candidates;           /* popular items the feed considers per impression */
+    double exposure_strength; /* softmax weight of click affinity when the feed picks among them; 0 = none */
+    double click_affinity;    /* scale of the user-item click affinity in the click logit */
+    double conv_affinity;     /* scale of the user-item conversion affinity in the conversion logit */
+    double position_weight;   /* the click logit falls by this times log(1 + position) */
+    double price_weight;      /* conversion logit slope on standardised log price (least wealthy users) */
+    int calibration_rows;     /* impressions in the sample that calibrates the intercepts */
+} mtr_ccp_config;
+
+/* One impression. The field ids are raw values 0..cardinality-1 (mtr_ccp_field), not vocabulary ids. */
+typedef struct mtr_ccp_row {
+    uint64_t index;                           /* 0-based row number within the stream */
+    uint32_t id_start[MTR_CCP_FIELDS + 1];    /* field f's ids are ids[id_start[f] .. id_start[f+1]) */
+    uint32_t ids[MTR_CCP_MAX_IDS];            /* CSR: one id per field, 0..5 for the two bags */
+    float labels[2];                          /* click, purchase (0 or 1); purchase implies click */
+    float aux[3];                             /* true_pctr, true_pcvr, cf_purchase (0 or 1) */
+    double click_logit;                       /* logit(true_pctr) before rounding to float */
+    double conv_logit;                        /* logit(true_pcvr) before rounding to float */
+} mtr_ccp_row;
+
+/* Called once per row in order; return non-zero to stop (mtr_gen_ccp then fails). */
+typedef int (*mtr_ccp_row_fn)(const mtr_ccp_row *row, void *user);
+
+typedef struct mtr_ccp_summary {
+    uint64_t rows;             /* rows generated */
+    uint64_t clicks;           /* rows with click = 1 */
+    uint64_t purchases;        /* rows with purchase = 1 */
+    uint64_t cf_purchases;     /* rows with cf_purchase = 1 (clicked or not) */
+    double ctr;                /* clicks / rows */
+    double cvr;                /* purchases / clicks (NaN without clicks) */
+    double ctcvr;              /* purchases / rows */
+    double cf_rate;            /* cf_purchases / rows */
+    double mean_pctr;          /* mean true_pctr over all rows */
+    double mean_pcvr;          /* mean true_pcvr over all rows */
+    double mean_pcvr_clicked;  /* mean true_pcvr over clicked rows (NaN without clicks) */
+    double logit_correlation;  /* Pearson correlation of click_logit and conv_logit over all rows */
+    double click_intercept;    /* a0, the calibrated click intercept */
+    double conv_intercept;     /* b0, the calibrated conversion intercept */
+} mtr_ccp_summary;
+
+/* 2 M rows, seed 1, stream 0, ctr 0.04, cvr 0.01, overlap 0.5, 200k users, 500k items, dim 8, 300 categories,
+ * 20k brands, 50k shops, item Zipf 0.8, 8 candidates, exposure 1, affinities 1, position 0.3, price 0.5,
+ * calibration on 100k impressions. */
+void mtr_ccp_config_default(mtr_ccp_config *cfg);
+/* NULL if the configuration is usable, else a static message saying what is wrong. */
+const char *mtr_ccp_config_check(const mtr_ccp_config *cfg);
+/* Name of field f (0..MTR_CCP_FIELDS-1) or NULL; its raw ids are 0..*cardinality-1 and a row holds
+ * 1 (or 0..*max_ids for a bag) of them. Either pointer may be NULL. */
+const char *mtr_ccp_field(const mtr_ccp_config *cfg, int f, uint32_t *cardinality, int *max_ids);
+/* Build the world, calibrate, then call fn for each of cfg->rows rows (fn may be NULL: summary only).
+ * `summary` (may be NULL) receives the realised rates. Deterministic for (cfg). */
+int mtr_gen_ccp(const mtr_ccp_config *cfg, mtr_ccp_row_fn fn, void *user, mtr_ccp_summary *summary,
+                mtr_error *err);
+/* mtr_gen_ccp into a CSV file with a header (gzip level 1 when out_path ends in .gz; "-" = stdout), written
+ * atomically, and the matching dataset spec into spec_path unless it is NULL. */
+int mtr_gen_ccp_write(const mtr_ccp_config *cfg, const char *out_path, const char *spec_path,
+                      mtr_ccp_summary *summary, mtr_error *err);
 
 #ifdef __cplusplus
 }

@@ -503,3 +503,79 @@ TEST(flops_per_sample_counts_the_gemms) {
     mtr_model_free(m);
     mtr_schema_free(schema);
 }
+
+/* ---------------------------------------------------------------- ESMM structure and task masks */
+
+TEST(gradient_esmm_shared_and_not_shared) {
+    for (int path = MTR_INPUT_DENSE; path <= MTR_INPUT_PROJECTED; path++) {
+        mtr_model_config cfg;
+        mtr_model_config_default(&cfg);
+        cfg.kind = MTR_MODEL_SHARED_BOTTOM; /* ESMM: shared embeddings, towers on the input */
+        cfg.embedding_dim = 3;
+        cfg.n_bottom_layers = 0;
+        cfg.n_tower_layers = 2;
+        cfg.tower_layers[0] = 5;
+        cfg.tower_layers[1] = 4;
+        cfg.activation = MTR_ACT_TANH;
+        cfg.conversion_task = 1;
+        check_gradient_cfg(cfg, MTR_TASK_BINARY, (mtr_input_path)path);
+        cfg.kind = MTR_MODEL_SINGLE_TASK; /* ESMM-NS: two nets coupled only by the loss */
+        check_gradient_cfg(cfg, MTR_TASK_BINARY, (mtr_input_path)path);
+        cfg.kind = MTR_MODEL_MMOE; /* ESMM towers on an MMoE bottom */
+        cfg.n_bottom_layers = 1;
+        cfg.bottom_layers[0] = 4;
+        cfg.n_experts = 3;
+        check_gradient_cfg(cfg, MTR_TASK_BINARY, (mtr_input_path)path);
+    }
+}
+
+TEST(task_mask_predicts_only_chosen_tasks_and_survives_save) {
+    mtr_schema *schema = fixture_schema(MTR_TASK_BINARY);
+    mtr_dataset *ds = fixture_dataset(schema, 2000, 4, 0);
+    mtr_view v = mtr_view_all(ds);
+    mtr_model_config mc;
+    mtr_model_config_default(&mc);
+    mc.kind = MTR_MODEL_SINGLE_TASK;
+    mc.task_mask = 2; /* only task 1 */
+    mtr_error err;
+    mtr_model *m = mtr_model_create(schema, &mc, 1, &err);
+    CHECK_MSG(m != NULL, "%s", err.message);
+    if (!m) return;
+    CHECK_EQ_INT(m->n_nets, 1);
+    CHECK(!mtr_model_has_task(m, 0) && mtr_model_has_task(m, 1));
+    mtr_train_config tc;
+    mtr_train_config_default(&tc);
+    tc.max_epochs = 2;
+    mtr_train_result res;
+    CHECK(mtr_train(m, &v, &v, &tc, &res, &err) == -1); /* main task 0 is not predicted */
+    CHECK_CONTAINS(err.message, "main task 'click'");
+    tc.main_task = 1;
+    CHECK_MSG(mtr_train(m, &v, &v, &tc, &res, &err) == 0, "%s", err.message);
+    CHECK(isnan(res.best_valid[0].auc));
+    CHECK(res.best_valid[1].auc > 0.6);
+    float *s1 = malloc(2000 * 2 * sizeof(float)), *s2 = malloc(2000 * 2 * sizeof(float));
+    CHECK(mtr_predict(m, &v, s1, 1, &err) == 0);
+    CHECK(isnan(s1[0]) && !isnan(s1[1]));
+    const char *path = mtr_test_path("masked.mtrm");
+    CHECK(mtr_model_save(m, path, &err) == 0);
+    mtr_model *l = mtr_model_load(path, &err);
+    CHECK_MSG(l != NULL, "%s", err.message);
+    if (l) {
+        CHECK_EQ_INT(mtr_model_get_config(l)->task_mask, 2);
+        CHECK(mtr_predict(l, &v, s2, 1, &err) == 0);
+        for (int i = 0; i < 2000; i++) CHECK(s1[2 * i + 1] == s2[2 * i + 1] && isnan(s2[2 * i]));
+    }
+    mtr_model_free(l);
+    free(s1);
+    free(s2);
+    mc.task_mask = 4; /* no such task */
+    CHECK(mtr_model_create(schema, &mc, 1, &err) == NULL);
+    CHECK_CONTAINS(err.message, "task mask");
+    mc.task_mask = 2;
+    mc.conversion_task = 1; /* conversion without the click task */
+    CHECK(mtr_model_create(schema, &mc, 1, &err) == NULL);
+    CHECK_CONTAINS(err.message, "conversion task 1");
+    mtr_model_free(m);
+    mtr_dataset_free(ds);
+    mtr_schema_free(schema);
+}

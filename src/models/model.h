@@ -73,7 +73,8 @@ typedef struct mtr_net {
 struct mtr_model {
     mtr_model_config cfg;             /* architecture as configured */
     mtr_schema *schema;               /* owned copy: inputs, tasks, vocabularies */
-    int n_tasks;                      /* outputs */
+    int n_tasks;                      /* the schema's tasks (width of scores and labels) */
+    uint32_t task_mask;               /* tasks predicted (cfg.task_mask with 0 resolved to all) */
     mtr_task_kind kind[MTR_MAX_TASKS];/* per task */
     int n_nets;                       /* 1, or n_tasks for Single-Task */
     mtr_net nets[MTR_MAX_NETS];       /* the networks */

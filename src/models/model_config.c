@@ -18,6 +18,8 @@ void mtr_model_config_default(mtr_model_config *cfg) {
     cfg->n_tower_layers = 1;
     cfg->tower_layers[0] = 8;
     cfg->activation = MTR_ACT_RELU;
+    cfg->task_mask = 0;
+    cfg->conversion_task = -1;
 }
 
 const char *mtr_model_config_check(const mtr_model_config *cfg) {
@@ -38,6 +40,8 @@ const char *mtr_model_config_check(const mtr_model_config *cfg) {
         if (cfg->tower_layers[i] < 1 || cfg->tower_layers[i] > 65536)
             return "tower layer widths must be in 1..65536";
     if ((unsigned)cfg->activation > MTR_ACT_LINEAR) return "unknown activation";
+    if (cfg->conversion_task == 0 || cfg->conversion_task < -1 || cfg->conversion_task >= MTR_MAX_TASKS)
+        return "conversion task must be -1 (none) or a task index >= 1 (task 0 is the click task)";
     return NULL;
 }
 

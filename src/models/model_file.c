@@ -52,6 +52,8 @@ int mtr_model_save(const mtr_model *model, const char *path, mtr_error *err) {
     const char *act = mtr_activation_name(c->activation);
     mtr_tfile_put_string(w, "model.activation", act, strlen(act));
     mtr_tfile_put_u64(w, "model.n_tasks", (uint64_t)model->n_tasks);
+    mtr_tfile_put_u64(w, "model.task_mask", (uint64_t)model->task_mask);
+    mtr_tfile_put_i64(w, "model.conversion_task", (int64_t)c->conversion_task);
     for (int t = 0; t < model->n_tasks; t++) {
         char key[64];
         const char *name = mtr_schema_task_name(model->schema, t);
@@ -105,6 +107,12 @@ static int get_config(const mtr_tfile *f, mtr_model_config *c, mtr_error *err) {
     snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), s);
     if (mtr_activation_parse(name, &c->activation) != 0)
         return mtr_fail(err, "%s: unknown activation '%s'", mtr_tfile_path(f), name);
+    int64_t conv = -1;
+    if (mtr_tfile_get_u64(f, "model.task_mask", &v, err) != 0) return -1;
+    if (v > 0xffffffffu) return mtr_fail(err, "%s: bad model.task_mask", mtr_tfile_path(f));
+    c->task_mask = (uint32_t)v;
+    if (mtr_tfile_get_i64(f, "model.conversion_task", &conv, err) != 0) return -1;
+    c->conversion_task = conv < -1 || conv >= MTR_MAX_TASKS ? -2 : (int)conv;
     const char *problem = mtr_model_config_check(c);
     if (problem) return mtr_fail(err, "%s: model configuration: %s", mtr_tfile_path(f), problem);
     return 0;

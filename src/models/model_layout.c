@@ -121,12 +121,32 @@ mtr_model *mtr_model_alloc(const mtr_schema *schema, const mtr_model_config *cfg
     }
     m->cfg = *cfg;
     m->n_tasks = n_tasks;
+    uint32_t all = n_tasks == 32 ? 0xffffffffu : (1u << n_tasks) - 1u;
+    m->task_mask = cfg->task_mask ? cfg->task_mask : all;
+    if (m->task_mask & ~all) {
+        mtr_fail(err, "task mask 0x%x names tasks the schema does not have (%d tasks)", cfg->task_mask, n_tasks);
+        goto fail;
+    }
+    int active = 0;
+    for (int t = 0; t < n_tasks; t++) active += (m->task_mask >> t) & 1u;
+    if (cfg->conversion_task >= 0) {
+        int c = cfg->conversion_task;
+        if (c >= n_tasks || !((m->task_mask >> c) & 1u) || !(m->task_mask & 1u)) {
+            mtr_fail(err, "conversion task %d: the model must predict it and task 0 (the click task)", c);
+            goto fail;
+        }
+        if (mtr_schema_task_kind(schema, 0) != MTR_TASK_BINARY || mtr_schema_task_kind(schema, c) != MTR_TASK_BINARY) {
+            mtr_fail(err, "conversion structure needs binary tasks ('%s' and '%s')", mtr_schema_task_name(schema, 0),
+                     mtr_schema_task_name(schema, c));
+            goto fail;
+        }
+    }
     for (int t = 0; t < n_tasks; t++) m->kind[t] = mtr_schema_task_kind(schema, t);
     m->schema = mtr_schema_copy(schema, err);
     if (!m->schema) goto fail;
 
     int single = cfg->kind == MTR_MODEL_SINGLE_TASK;
-    m->n_nets = single ? n_tasks : 1;
+    m->n_nets = single ? active : 1;
     layout_builder lb = {m, m->n_nets * MTR_MAX_TENSORS_PER_NET};
     m->tensors = calloc((size_t)lb.capacity, sizeof *m->tensors);
     if (!m->tensors) {
@@ -135,15 +155,20 @@ mtr_model *mtr_model_alloc(const mtr_schema *schema, const mtr_model_config *cfg
     }
     for (int k = 0; k < m->n_nets; k++) {
         mtr_net *net = &m->nets[k];
-        net->n_tasks = single ? 1 : n_tasks;
-        for (int t = 0; t < net->n_tasks; t++) net->task[t] = single ? k : t;
+        /* the net's tasks: the k-th active task alone (single-task), or every active task */
+        net->n_tasks = 0;
+        for (int t = 0, seen = 0; t < n_tasks; t++) {
+            if (!((m->task_mask >> t) & 1u)) continue;
+            if (!single || seen == k) net->task[net->n_tasks++] = t;
+            seen++;
+        }
         net->n_fields = n_fields;
         net->emb_dim = cfg->embedding_dim;
         net->n_numeric = n_numeric;
         net->input_dim = n_fields * cfg->embedding_dim + n_numeric;
         int moe = cfg->kind == MTR_MODEL_OMOE || cfg->kind == MTR_MODEL_MMOE;
         net->n_experts = moe ? cfg->n_experts : 1;
-        net->n_gates = cfg->kind == MTR_MODEL_MMOE ? n_tasks : cfg->kind == MTR_MODEL_OMOE ? 1 : 0;
+        net->n_gates = cfg->kind == MTR_MODEL_MMOE ? net->n_tasks : cfg->kind == MTR_MODEL_OMOE ? 1 : 0;
         net->n_layers = cfg->n_bottom_layers;
         memcpy(net->width, cfg->bottom_layers, sizeof net->width);
         net->n_tower_layers = cfg->n_tower_layers;
@@ -164,8 +189,7 @@ mtr_model *mtr_model_alloc(const mtr_schema *schema, const mtr_model_config *cfg
         }
         net->field_offset[n_fields] = (uint32_t)rows;
         char prefix[32];
-        if (single) snprintf(prefix, sizeof prefix, "net%d", k);
-        else snprintf(prefix, sizeof prefix, "net0");
+        snprintf(prefix, sizeof prefix, "net%d", single ? net->task[0] : 0);
         if (layout_net(&lb, net, prefix, err) != 0) goto fail;
     }
     m->params = calloc(m->n_params ? m->n_params : 1, sizeof *m->params);
@@ -193,6 +217,9 @@ mtr_model *mtr_model_create(const mtr_schema *schema, const mtr_model_config *cf
 }
 
 const mtr_schema *mtr_model_schema(const mtr_model *model) { return model->schema; }
+int mtr_model_has_task(const mtr_model *model, int task) {
+    return task >= 0 && task < model->n_tasks && ((model->task_mask >> task) & 1u);
+}
 const mtr_model_config *mtr_model_get_config(const mtr_model *model) { return &model->cfg; }
 size_t mtr_model_parameter_count(const mtr_model *model) { return model->n_params; }
 

@@ -55,6 +55,9 @@ int mtr_predict(const mtr_model *model, const mtr_view *view, float *scores, int
         if (worker_init(&workers[t], model) != 0) failed = 1;
     if (!failed) {
         int T = model->n_tasks;
+        for (int t = 0; t < T; t++)
+            if (!mtr_model_has_task(model, t))
+                for (size_t i = 0; i < view->count; i++) scores[i * T + t] = NAN;
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1)
         for (size_t c = 0; c < n_chunks; c++) {
             predict_worker *w = &workers[omp_get_thread_num()];

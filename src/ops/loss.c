@@ -68,3 +68,42 @@ void mse_backward(float *dz, const float *pred, const float *label, int ld, int 
         dz[k] += scale * 2.0f * (pred[k] - y);
     }
 }
+
+/* ESMM's CTCVR loss. With pc = s(zc), pv = s(zv) and p = pc pv:
+ *   log p     = -softplus(-zc) - softplus(-zv)
+ *   1 - p     = s(-zc) + s(zc) s(-zv)            (no cancellation when both are near 1)
+ *   dL/dzc    = (1 - pc) (-y + (1 - y) p / (1 - p)),  dL/dzv likewise with (1 - pv). */
+static double softplus(double x) { return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x))); }
+static double sigmoid_d(double z) { return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z)); }
+
+double ctcvr_loss_forward(const float *zc, int ldc, const float *zv, int ldv, const float *label, int ldl, int B,
+                          size_t *n_labelled) {
+    double sum = 0.0;
+    size_t n = 0;
+    for (int i = 0; i < B; i++) {
+        float y = label[(size_t)i * ldl];
+        if (isnan(y)) continue;
+        double c = zc[(size_t)i * ldc], v = zv[(size_t)i * ldv];
+        double log_p = -softplus(-c) - softplus(-v);
+        double one_minus_p = sigmoid_d(-c) + sigmoid_d(c) * sigmoid_d(-v);
+        sum += -(double)y * log_p - (1.0 - y) * log(one_minus_p > 1e-300 ? one_minus_p : 1e-300);
+        n++;
+    }
+    *n_labelled = n;
+    return sum;
+}
+
+void ctcvr_loss_backward(float *dzc, int lddc, float *dzv, int lddv, const float *zc, int ldc, const float *zv,
+                         int ldv, const float *label, int ldl, int B, float scale) {
+    for (int i = 0; i < B; i++) {
+        float y = label[(size_t)i * ldl];
+        if (isnan(y)) continue;
+        double c = zc[(size_t)i * ldc], v = zv[(size_t)i * ldv];
+        double pc = sigmoid_d(c), pv = sigmoid_d(v);
+        double one_minus_p = sigmoid_d(-c) + pc * sigmoid_d(-v);
+        double odds = pc * pv / (one_minus_p > 1e-300 ? one_minus_p : 1e-300);
+        double common = -(double)y + (1.0 - y) * odds;
+        dzc[(size_t)i * lddc] += (float)(scale * sigmoid_d(-c) * common);
+        dzv[(size_t)i * lddv] += (float)(scale * sigmoid_d(-v) * common);
+    }
+}

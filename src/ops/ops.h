@@ -64,7 +64,7 @@ void embedding_backward(float *dtable, const float *dx, int lddx, const uint32_t
                         const uint32_t *offsets, int B, int F, int D);
 
 /* ---- losses over B predictions. Rows whose label is NaN are skipped (and get zero gradient).
- * Each returns the SUM of weight * per-row loss over labelled rows and writes the count of labelled
+ * Each returns the SUM of the per-row losses over labelled rows and writes the count of labelled
  * rows to *n_labelled; the caller divides (so batches split across threads add up exactly).
  * Backward: dz[i] += scale * dloss/dz[i], scale usually task_weight / labelled rows of the batch.
  * logit/pred/label/dz use stride ld (tasks interleaved in one (B, T) buffer). */
@@ -73,6 +73,15 @@ void bce_with_logits_backward(float *dz, const float *logit, const float *label,
                               float scale);
 double mse_forward(const float *pred, const float *label, int ld, int B, size_t *n_labelled);
 void mse_backward(float *dz, const float *pred, const float *label, int ld, int B, float scale);
+
+/* ESMM's CTCVR loss on rows with a label: cross-entropy of y against p = sigmoid(zc) * sigmoid(zv),
+ * zc the click logit and zv the conversion logit (each column with its own stride). Forward returns the
+ * sum over labelled rows and their count; backward adds scale * dL/dzc and scale * dL/dzv. Stable for
+ * logits of any size (log p and 1 - p are formed without cancellation). */
+double ctcvr_loss_forward(const float *zc, int ldc, const float *zv, int ldv, const float *label, int ldl, int B,
+                          size_t *n_labelled);
+void ctcvr_loss_backward(float *dzc, int lddc, float *dzv, int lddv, const float *zc, int ldc, const float *zv,
+                         int ldv, const float *label, int ldl, int B, float scale);
 
 /* Numerically safe logistic function. */
 float mtr_sigmoid(float z);

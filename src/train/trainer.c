@@ -209,6 +209,9 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
     int T = model->n_tasks;
     const char *problem = mtr_train_config_check(cfg, T);
     if (problem) return mtr_fail(err, "training configuration: %s", problem);
+    if (!mtr_model_has_task(model, cfg->main_task))
+        return mtr_fail(err, "training configuration: the main task '%s' is not one the model predicts",
+                        mtr_schema_task_name(model->schema, cfg->main_task));
     const mtr_view *views[2] = {train, valid};
     for (int i = 0; i < 2; i++) {
         if (!views[i]) continue;
