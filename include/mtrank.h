@@ -200,6 +200,29 @@ double mtr_auc(const float *scores, const float *labels, size_t n, size_t stride
 /* All metrics of one task; `stride` steps through interleaved (n, n_tasks) arrays. */
 void mtr_task_metrics_compute(mtr_task_kind kind, const float *scores, const float *labels, size_t n,
                               size_t stride, mtr_task_metrics *out);
+/* Post-click conversion metrics in the sample space each one belongs to (ESMM, Ma et al. 2018). */
+typedef struct mtr_conversion_metrics {
+    size_t impressions;          /* rows with click and purchase labels */
+    size_t clicks;               /* of which clicked */
+    size_t purchases;            /* of which purchased (clicked and converted) */
+    double ctr_auc;              /* pCTR against click, over all impressions */
+    double cvr_auc;              /* pCVR against purchase, over CLICKED impressions (the paper's CVR AUC) */
+    double ctcvr_auc;            /* pCTR x pCVR against purchase, over all impressions */
+    double cvr_auc_entire;       /* pCVR against the counterfactual conversion over ALL impressions
+                                    (simulated data only; NaN without counterfactual labels) */
+    double mean_pctr, click_rate;            /* calibration of pCTR over all impressions */
+    double mean_pcvr_clicked, cvr_clicked;   /* calibration of pCVR over clicked impressions */
+    double mean_pcvr_all, mean_true_pcvr;    /* over all impressions; the truth needs simulated data */
+    double mean_pctcvr, purchase_rate;       /* calibration of pCTCVR over all impressions */
+} mtr_conversion_metrics;
+
+/* Rows with a NaN click or purchase label are skipped. cf_purchase and true_pcvr may be NULL.
+ * Each array has its own stride (interleaved score or label buffers). */
+void mtr_conversion_metrics_compute(const float *pctr, size_t pctr_stride, const float *pcvr,
+                                    size_t pcvr_stride, const float *click, const float *purchase,
+                                    size_t label_stride, const float *cf_purchase, const float *true_pcvr,
+                                    size_t truth_stride, size_t n, mtr_conversion_metrics *out);
+
 /* Predict `view` and compute metrics for every task into out[0..n_tasks-1]. */
 int mtr_evaluate(const mtr_model *model, const mtr_view *view, mtr_task_metrics *out, int n_threads,
                  mtr_error *err);
