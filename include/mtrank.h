@@ -410,6 +410,57 @@ int mtr_gen_ccp(const mtr_ccp_config *cfg, mtr_ccp_row_fn fn, void *user, mtr_cc
 int mtr_gen_ccp_write(const mtr_ccp_config *cfg, const char *out_path, const char *spec_path,
                       mtr_ccp_summary *summary, mtr_error *err);
 
+/* ---------------------------------------------------------------- post-click conversion (ESMM) */
+
+/* The ways to estimate post-click conversion that the ESMM paper (Ma et al., SIGIR 2018) compares. The
+ * schema's task 0 is the click; the purchase task's label is "clicked and converted" on every row. */
+typedef enum mtr_cvr_method {
+    MTR_CVR_BASE = 0,         /* CVR network trained on clicked impressions only */
+    MTR_CVR_AMAN = 1,         /* ... plus unclicked impressions sampled as negatives at aman_rate */
+    MTR_CVR_OVERSAMPLING = 2, /* clicked impressions, each conversion repeated `oversample` times */
+    MTR_CVR_UNBIAS = 3,       /* clicked impressions rejection-sampled towards the impression
+                                 distribution: kept with probability min(1, q / pCTR) */
+    MTR_CVR_DIVISION = 4,     /* separate CTR and CTCVR networks on all impressions; pCVR = pCTCVR / pCTR */
+    MTR_CVR_ESMM_NS = 5,      /* ESMM without shared embeddings */
+    MTR_CVR_ESMM = 6          /* CTR and CVR towers on shared embeddings, loss CE(click, pCTR) +
+                                 CE(purchase, pCTR x pCVR) over all impressions */
+} mtr_cvr_method;
+#define MTR_CVR_METHODS 7
+
+typedef struct mtr_cvr_config {
+    mtr_cvr_method method;    /* which estimator */
+    mtr_model_config model;   /* the networks: embedding size, towers; ESMM may use an MMoE bottom */
+    int purchase_task;        /* index of the purchase task (task 0 is the click) */
+    float aman_rate;          /* AMAN: share of unclicked impressions taken as negatives */
+    int oversample;           /* OVERSAMPLING: copies of each converted click */
+    float unbias_quantile;    /* UNBIAS: q is this quantile of pCTR over clicked impressions */
+    float division_clip;      /* DIVISION: pCVR = min(pCTCVR / pCTR, division_clip) */
+    uint64_t seed;            /* weights and sampling */
+} mtr_cvr_config;
+
+/* The paper's setting: embedding 18 per field, towers 360-200-80 (then the output), no shared bottom,
+ * purchase task 1, AMAN rate 0.1, oversampling 5, UNBIAS quantile 0.05, clip 1. */
+void mtr_cvr_config_default(mtr_cvr_config *cfg, mtr_cvr_method method);
+const char *mtr_cvr_method_name(mtr_cvr_method method);
+int mtr_cvr_method_parse(const char *name, mtr_cvr_method *method);
+
+typedef struct mtr_cvr_model mtr_cvr_model;
+
+/* Train an estimator. Methods that pair a CVR (or CTCVR) network with a CTR network use `ctr_model`
+ * (borrowed, already trained, predicting task 0) when it is not NULL, else they train their own. */
+mtr_cvr_model *mtr_cvr_train(const mtr_schema *schema, const mtr_cvr_config *cfg, const mtr_view *train,
+                             const mtr_train_config *train_cfg, const mtr_model *ctr_model, mtr_error *err);
+/* A CTR network of the configuration's shape, trained on every impression (for sharing across methods). */
+mtr_model *mtr_cvr_train_ctr(const mtr_schema *schema, const mtr_cvr_config *cfg, const mtr_view *train,
+                             const mtr_train_config *train_cfg, mtr_error *err);
+/* pCTR, pCVR and pCTCVR (= pCTR x pCVR, or the CTCVR network's output for DIVISION) for every row. */
+int mtr_cvr_predict(const mtr_cvr_model *model, const mtr_view *view, float *pctr, float *pcvr, float *pctcvr,
+                    int n_threads, mtr_error *err);
+size_t mtr_cvr_parameter_count(const mtr_cvr_model *model);
+/* Rows the CVR (or CTCVR) network was trained on, after the method's sample selection. */
+size_t mtr_cvr_training_rows(const mtr_cvr_model *model);
+void mtr_cvr_free(mtr_cvr_model *model);
+
 #ifdef __cplusplus
 }
 #endif
