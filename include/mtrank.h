@@ -266,6 +266,9 @@ typedef struct mtr_train_config {
     float task_weight[MTR_MAX_TASKS]; /* loss weight per task */
     uint64_t seed;                    /* shuffling (weights are seeded at mtr_model_create) */
     int n_threads;                    /* worker threads; 1 = no threading */
+    size_t shuffle_window;            /* 0: shuffle all rows each epoch; else visit blocks of this many
+                                         consecutive rows in random order, each block shuffled (bounded
+                                         memory, near-sequential reads of data larger than memory) */
     mtr_progress_fn progress;         /* optional callback, may be NULL */
     void *progress_user;              /* passed to progress */
     mtr_step_fn on_step;              /* optional per-step loss callback, may be NULL */

@@ -579,3 +579,34 @@ TEST(task_mask_predicts_only_chosen_tasks_and_survives_save) {
     mtr_dataset_free(ds);
     mtr_schema_free(schema);
 }
+
+TEST(shuffle_window_bounds_the_order_and_still_learns) {
+    mtr_schema *schema = fixture_schema(MTR_TASK_BINARY);
+    mtr_dataset *tr = fixture_dataset(schema, 5000, 1, 0), *va = fixture_dataset(schema, 2000, 2, 0);
+    mtr_view vt = mtr_view_all(tr), vv = mtr_view_all(va);
+    mtr_model_config mc;
+    mtr_model_config_default(&mc);
+    mtr_train_config tc;
+    mtr_train_config_default(&tc);
+    tc.max_epochs = 4;
+    tc.batch_size = 128;
+    tc.learning_rate = 0.01f;
+    mtr_error err;
+    mtr_train_result r[3];
+    mtr_model *m[3];
+    size_t windows[3] = {0, 5000, 700}; /* none, one block of everything (the same), small blocks */
+    for (int i = 0; i < 3; i++) {
+        tc.shuffle_window = windows[i];
+        m[i] = mtr_model_create(schema, &mc, 3, &err);
+        CHECK(mtr_train(m[i], &vt, &vv, &tc, &r[i], &err) == 0);
+    }
+    CHECK(memcmp(m[0]->params, m[1]->params, m[0]->n_params * sizeof(float)) == 0);
+    CHECK(memcmp(m[0]->params, m[2]->params, m[0]->n_params * sizeof(float)) != 0);
+    CHECK_MSG(r[2].best_valid[0].auc > 0.75, "windowed AUC %.3f", r[2].best_valid[0].auc);
+    CHECK_NEAR(r[2].best_valid[0].auc, r[0].best_valid[0].auc, 0.02);
+    CHECK_EQ_INT((long)r[2].train_samples, 5000L * r[2].epochs_run);
+    for (int i = 0; i < 3; i++) mtr_model_free(m[i]);
+    mtr_dataset_free(tr);
+    mtr_dataset_free(va);
+    mtr_schema_free(schema);
+}

@@ -230,17 +230,22 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
     result->n_tasks = T;
     trainer tr;
     size_t n = train->count, n_valid = valid ? valid->count : 0;
-    uint32_t *order = malloc(n * sizeof *order);
+    /* Rows are visited block by block: the blocks (consecutive view positions) in a shuffled order, the
+     * rows of a block shuffled. One block of the whole view is a full shuffle; smaller blocks bound the
+     * memory of the order and keep reads of data larger than memory close to sequential. */
+    size_t window = cfg->shuffle_window && cfg->shuffle_window < n ? cfg->shuffle_window : n;
+    size_t n_blocks = (n + window - 1) / window;
+    uint32_t *order = malloc(window * sizeof *order), *block_order = malloc(n_blocks * sizeof *block_order);
     float *best_params = valid ? malloc(model->n_params * sizeof *best_params) : NULL;
     float *valid_scores = valid ? malloc((n_valid + 1) * (size_t)T * sizeof(float)) : NULL;
     float *valid_labels = valid ? malloc((n_valid + 1) * (size_t)T * sizeof(float)) : NULL;
     int rc = -1;
     if (trainer_init(&tr, model, cfg, err) != 0) goto done;
-    if (!order || (valid && (!best_params || !valid_scores || !valid_labels))) {
+    if (!order || !block_order || (valid && (!best_params || !valid_scores || !valid_labels))) {
         mtr_fail(err, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < n; i++) order[i] = (uint32_t)i;
+    for (size_t i = 0; i < n_blocks; i++) block_order[i] = (uint32_t)i;
     if (valid) mtr_view_labels(valid, valid_labels);
 
     double t_start = now_seconds(), best_metric = -INFINITY, interval_loss = 0.0;
@@ -254,33 +259,39 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
         rep.epoch = epoch;
         rep.max_epochs = cfg->max_epochs;
         rep.n_tasks = T;
-        mtr_rng_shuffle_u32(&rng, order, n);
+        mtr_rng_shuffle_u32(&rng, block_order, n_blocks);
         double t0 = now_seconds(), last_progress = t0, loss_sum = 0.0;
-        size_t steps = 0;
+        size_t steps = 0, done_rows = 0;
         int stop = 0;
-        for (size_t start = 0; start < n; start += (size_t)cfg->batch_size) {
-            int B = (int)(n - start < (size_t)cfg->batch_size ? n - start : (size_t)cfg->batch_size);
-            double step_loss = train_step(&tr, train, order, start, B);
-            loss_sum += step_loss;
-            steps++;
-            total_steps++;
-            if (cfg->on_step) {
-                interval_loss += step_loss;
-                if (total_steps % cfg->step_interval == 0) {
-                    cfg->on_step(total_steps, interval_loss / cfg->step_interval, cfg->step_user);
-                    interval_loss = 0.0;
+        for (size_t bi = 0; bi < n_blocks && !stop; bi++) {
+            size_t first = (size_t)block_order[bi] * window, len = n - first < window ? n - first : window;
+            for (size_t i = 0; i < len; i++) order[i] = (uint32_t)(first + i);
+            mtr_rng_shuffle_u32(&rng, order, len);
+            for (size_t start = 0; start < len; start += (size_t)cfg->batch_size) {
+                int B = (int)(len - start < (size_t)cfg->batch_size ? len - start : (size_t)cfg->batch_size);
+                double step_loss = train_step(&tr, train, order, start, B);
+                done_rows += (size_t)B;
+                loss_sum += step_loss;
+                steps++;
+                total_steps++;
+                if (cfg->on_step) {
+                    interval_loss += step_loss;
+                    if (total_steps % cfg->step_interval == 0) {
+                        cfg->on_step(total_steps, interval_loss / cfg->step_interval, cfg->step_user);
+                        interval_loss = 0.0;
+                    }
                 }
-            }
-            if (cfg->progress && (steps & 7) == 0) {
-                double tn = now_seconds();
-                if (tn - last_progress > 0.25) {
-                    last_progress = tn;
-                    rep.train_loss = loss_sum / (double)steps;
-                    rep.seconds = tn - t0;
-                    rep.samples_per_second = (double)(start + (size_t)B) / (tn - t0);
-                    if (cfg->progress(&rep, (double)(start + (size_t)B) / (double)n, cfg->progress_user)) {
-                        stop = 1;
-                        break;
+                if (cfg->progress && (steps & 7) == 0) {
+                    double tn = now_seconds();
+                    if (tn - last_progress > 0.25) {
+                        last_progress = tn;
+                        rep.train_loss = loss_sum / (double)steps;
+                        rep.seconds = tn - t0;
+                        rep.samples_per_second = (double)done_rows / (tn - t0);
+                        if (cfg->progress(&rep, (double)done_rows / (double)n, cfg->progress_user)) {
+                            stop = 1;
+                            break;
+                        }
                     }
                 }
             }
@@ -322,6 +333,7 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
 done:
     trainer_free(&tr);
     free(order);
+    free(block_order);
     free(best_params);
     free(valid_scores);
     free(valid_labels);
