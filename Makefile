@@ -83,4 +83,5 @@ bench: build/rel/bench_mtrank build/mtrank
 clean:
 	rm -rf build
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(CLI_SRC:%.c=build/rel/%.d) $(TEST_SRC:%.c=build/rel/%.d)
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(CLI_SRC:%.c=build/rel/%.d) $(CLI_SRC:%.c=build/san/%.d) \
+         $(TEST_SRC:%.c=build/rel/%.d) $(TEST_SRC:%.c=build/san/%.d) $(BENCH_SRC:%.c=build/rel/%.d)

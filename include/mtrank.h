@@ -70,6 +70,20 @@ int mtr_schema_numeric_count(const mtr_schema *schema);       /* numeric inputs,
 uint32_t mtr_schema_vocab_size(const mtr_schema *schema, int field); /* ids 0..size-1 incl. OOV, missing */
 const char *mtr_schema_categorical_name(const mtr_schema *schema, int field);
 const char *mtr_schema_numeric_name(const mtr_schema *schema, int input);
+/* A multi-valued field holds zero or more ids per row (`multi` columns, every field of format = aliccp);
+ * the model pools their embeddings by sum or mean. 1 = multi-valued, 0 = exactly one id per row. */
+int mtr_schema_field_multi(const mtr_schema *schema, int field);
+int mtr_schema_field_pool_mean(const mtr_schema *schema, int field); /* 1 = mean, 0 = sum */
+/* Embedding tables: fields with the same `table=` share one vocabulary and one table; every other field
+ * has its own. Tables are numbered by their first field; a field's vocab size is its table's size. */
+int mtr_schema_table_count(const mtr_schema *schema);
+int mtr_schema_field_table(const mtr_schema *schema, int field);
+uint32_t mtr_schema_table_size(const mtr_schema *schema, int table);   /* ids 0..size-1 */
+const char *mtr_schema_table_name(const mtr_schema *schema, int table);
+/* Aux columns: one float per row (NaN = missing) that is neither an input nor a label, e.g. a
+ * simulator's true click probability. */
+int mtr_schema_aux_count(const mtr_schema *schema);
+const char *mtr_schema_aux_name(const mtr_schema *schema, int i);
 /* The spec text the schema was fitted from, as the user wrote it. */
 const char *mtr_schema_spec_text(const mtr_schema *schema);
 /* 64-bit fingerprint of everything that changes compiled data (spec, vocabularies, statistics). */
@@ -77,8 +91,9 @@ uint64_t mtr_schema_fingerprint(const mtr_schema *schema);
 
 /* ---------------------------------------------------------------- data: compiled datasets */
 
-/* A dataset in compiled form: per row the categorical ids, the normalised numeric inputs and one label
- * per task (NaN where the label is absent). Memory-mapped from a .mtrd file or built in memory. */
+/* A dataset in compiled form: per row the categorical ids (one per single-valued field, any number per
+ * multi-valued field), the normalised numeric inputs, one label per task (NaN where the label is absent)
+ * and the aux values. Memory-mapped from a .mtrd file or built in memory. */
 typedef struct mtr_dataset mtr_dataset;
 
 /* Parse `text_path` (plain or .gz) with `schema` and write the compiled form to `out_path` atomically. */
@@ -95,6 +110,9 @@ size_t mtr_dataset_rows(const mtr_dataset *ds);
 int mtr_dataset_task_count(const mtr_dataset *ds);
 /* Label of `task` for `row` (NaN when absent). */
 float mtr_dataset_label(const mtr_dataset *ds, size_t row, int task);
+int mtr_dataset_aux_count(const mtr_dataset *ds);
+/* Aux value `i` of `row` (NaN when missing). */
+float mtr_dataset_aux(const mtr_dataset *ds, size_t row, int i);
 
 /* A view is a list of rows of a dataset (a split, a shuffle, a subsample) without copying data. */
 typedef struct mtr_view {
@@ -362,6 +380,7 @@ typedef struct mtr_ccp_config {
     double position_weight;   /* the click logit falls by this times log(1 + position) */
     double price_weight;      /* conversion logit slope on standardised log price (least wealthy users) */
     int calibration_rows;     /* impressions in the sample that calibrates the intercepts */
+    int threads;              /* threads compressing .gz output besides the caller's (0..16); no effect on data */
 } mtr_ccp_config;
 
 /* One impression. The field ids are raw values 0..cardinality-1 (mtr_ccp_field), not vocabulary ids. */
@@ -397,7 +416,7 @@ typedef struct mtr_ccp_summary {
 
 /* 2 M rows, seed 1, stream 0, ctr 0.04, cvr 0.01, overlap 0.5, 200k users, 500k items, dim 8, 300 categories,
  * 20k brands, 50k shops, item Zipf 0.8, 8 candidates, exposure 1, affinities 1, position 0.3, price 0.5,
- * calibration on 100k impressions. */
+ * calibration on 400k impressions, 1 compression thread. */
 void mtr_ccp_config_default(mtr_ccp_config *cfg);
 /* NULL if the configuration is usable, else a static message saying what is wrong. */
 const char *mtr_ccp_config_check(const mtr_ccp_config *cfg);

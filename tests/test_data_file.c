@@ -189,21 +189,27 @@ TEST(mtrd_damaged_files_are_refused) {
     mtr_dataset_free(ds);
     size_t n;
     unsigned char *b = slurp(path, &n);
-    CHECK(b != NULL && n == 64 + 100 * 6 * 4 + 4);
+    /* 128-byte header, 3 field kinds padded to 192, the records, the CRC */
+    CHECK(b != NULL && n == 192 + 100 * 6 * 4 + 4);
     if (!b) return;
     CHECK(memcmp(b, "MTRKDATA", 8) == 0);
-    CHECK(b[8] == 1 && b[9] == 0 && b[16] == 100); /* version 1 and 100 rows, little-endian */
+    CHECK(b[8] == 2 && b[9] == 0 && b[16] == 100); /* version 2 and 100 rows, little-endian */
+    CHECK(b[24] == 3 && b[28] == 2 && b[32] == 1 && b[36] == 0 && b[40] == 0 && b[44] == 6);
 
     b[0] = 'X';
     const char *m = open_error("magic.mtrd", b, n, NULL);
     CHECK_CONTAINS(m, "magic.mtrd: not an mtrank compiled dataset (bad magic)");
     b[0] = 'M';
 
-    b[8] = 2;
+    b[8] = 3;
     m = open_error("newer.mtrd", b, n, NULL);
-    CHECK_CONTAINS(m, "newer.mtrd: written by a newer mtrank (data format version 2");
+    CHECK_CONTAINS(m, "newer.mtrd: written by a newer mtrank (data format version 3");
     CHECK_CONTAINS(m, "upgrade");
-    b[8] = 1;
+    b[8] = 1; /* files of version 1 (before multi-valued fields) are refused with the hint to recompile */
+    m = open_error("older.mtrd", b, n, NULL);
+    CHECK_CONTAINS(m, "older.mtrd: written by an older mtrank (data format version 1");
+    CHECK_CONTAINS(m, "recompile");
+    b[8] = 2;
 
     m = open_error("short.mtrd", b, n - 10, NULL);
     CHECK_CONTAINS(m, "short.mtrd: file is");
@@ -213,11 +219,11 @@ TEST(mtrd_damaged_files_are_refused) {
     m = open_error("zero.mtrd", b, 0, NULL);
     CHECK_CONTAINS(m, "zero.mtrd: not an mtrank compiled dataset (empty file)");
 
-    b[64 + 1000] ^= 0x01;
+    b[192 + 1000] ^= 0x01;
     m = open_error("flip.mtrd", b, n, NULL);
     CHECK_CONTAINS(m, "flip.mtrd: checksum mismatch");
     CHECK_CONTAINS(m, "corrupt");
-    b[64 + 1000] ^= 0x01;
+    b[192 + 1000] ^= 0x01;
 
     /* sizes that would overflow when multiplied */
     unsigned char saved[8];
@@ -226,10 +232,18 @@ TEST(mtrd_damaged_files_are_refused) {
     m = open_error("rows.mtrd", b, n, NULL);
     CHECK_CONTAINS(m, "rows.mtrd: corrupt header");
     memcpy(b + 16, saved, 8);
-    b[36] = 99; /* record words no longer the sum of the parts */
+    b[44] = 99; /* record words no longer the sum of the parts */
     m = open_error("words.mtrd", b, n, NULL);
     CHECK_CONTAINS(m, "words.mtrd: corrupt header: bad record shape");
-    b[36] = 6;
+    b[44] = 6;
+    b[40] = 4; /* more multi-valued fields than fields */
+    m = open_error("multi.mtrd", b, n, NULL);
+    CHECK_CONTAINS(m, "multi.mtrd: corrupt header: bad record shape");
+    b[40] = 0;
+    b[129] = 1; /* a field kind says multi-valued, the header says none */
+    m = open_error("kinds.mtrd", b, n, NULL);
+    CHECK_CONTAINS(m, "kinds.mtrd: corrupt header: 0 multi-valued fields, the field kinds say 1");
+    b[129] = 0;
 
     m = open_error("fine.mtrd", b, n, NULL); /* restored: opens */
     CHECK_CONTAINS(m, "(opened without error)");

@@ -68,7 +68,7 @@ TEST(spec_parses_every_field) {
     CHECK(strcmp(s->missing.items[0], "?") == 0);
     CHECK_EQ_INT(s->missing.lens[1], 0);
     CHECK(strcmp(s->missing.items[2], "N/A") == 0);
-    CHECK_EQ_INT(s->default_kind, MTR_COL_CATEGORICAL);
+    CHECK_EQ_INT(s->default_rule.kind, MTR_COL_CATEGORICAL);
     CHECK_EQ_INT(s->n_rules, 5);
     CHECK(strcmp(s->rules[0].column, "age") == 0);
     CHECK_EQ_INT(s->rules[0].kind, MTR_COL_NUMERIC);
@@ -111,7 +111,7 @@ TEST(spec_defaults_and_escapes) {
     CHECK_EQ_INT(s->header, 0);
     CHECK_EQ_INT(s->trim, 1);
     CHECK_EQ_INT(s->missing.n, 2); /* "?" and "" */
-    CHECK_EQ_INT(s->default_kind, MTR_COL_IGNORE);
+    CHECK_EQ_INT(s->default_rule.kind, MTR_COL_IGNORE);
     CHECK_EQ_INT(s->rules[0].norm, MTR_NORM_STANDARD);
     CHECK_NEAR(s->rules[0].missing_default, 0, 0);
     CHECK_EQ_INT(s->tasks[0].rule, MTR_LABEL_ABOVE);
@@ -178,7 +178,7 @@ TEST(spec_rejects_unknown_keys_and_sections) {
 TEST(spec_rejects_bad_values) {
     const char *m = spec_error(HEAD "header = maybe\n" TASK);
     CHECK_CONTAINS(m, "bad.spec: line 3");
-    CHECK_CONTAINS(m, "header: expected yes or no, found 'maybe'");
+    CHECK_CONTAINS(m, "header: expected yes, no or auto, found 'maybe'");
     m = spec_error(HEAD "delimiter = \"\"\n" TASK);
     CHECK_CONTAINS(m, "line 3");
     CHECK_CONTAINS(m, "delimiter: must not be empty");

@@ -37,6 +37,8 @@ mtr_dataset *mtr_dataset_alloc(size_t n_rows, int n_cat, int n_num, int n_tasks,
     ds->n_cat = n_cat;
     ds->n_num = n_num;
     ds->n_tasks = n_tasks;
+    ds->n_single = n_cat;
+    ds->max_row_ids = (uint32_t)n_cat;
     ds->record_words = words;
     ds->records = rec;
     ds->owned = rec;
@@ -48,6 +50,8 @@ void mtr_dataset_free(mtr_dataset *ds) {
     if (!ds) return;
     if (ds->map) munmap(ds->map, ds->map_size);
     free(ds->owned);
+    free(ds->owned_index);
+    free(ds->owned_fields);
     free(ds);
 }
 
@@ -59,4 +63,12 @@ float mtr_dataset_label(const mtr_dataset *ds, size_t row, int task) {
     assert(row < ds->n_rows && task >= 0 && task < ds->n_tasks);
     if (row >= ds->n_rows || task < 0 || task >= ds->n_tasks) return NAN;
     return mtr_row_labels(ds, row)[task];
+}
+
+int mtr_dataset_aux_count(const mtr_dataset *ds) { return ds->n_aux; }
+
+float mtr_dataset_aux(const mtr_dataset *ds, size_t row, int i) {
+    assert(row < ds->n_rows && i >= 0 && i < ds->n_aux);
+    if (row >= ds->n_rows || i < 0 || i >= ds->n_aux) return NAN;
+    return mtr_row_aux(ds, row)[i];
 }

@@ -12,8 +12,20 @@
  *   tasks <n>               then per task "task kind=binary|regression column=C name=<name>"
  *   fingerprint <16 hex>    fnv1a64 of all of the above (absent in the hashed text itself)
  *   end
- * Synthetic schemas have an empty spec, no columns and column=-1 everywhere. Version 1 must change when
- * a line's meaning changes; readers refuse other versions. */
+ * Version 2 holds what version 1 cannot (multi-valued fields, shared tables, aux columns, aliccp token
+ * fields): the vocabularies move to their tables, and an aux section follows the numeric one:
+ *   mtrank-schema 2
+ *   spec, columns           as in version 1
+ *   tables <n>              then per table "table hash=H min_count=M size=S name=<esc>" followed by its
+ *                           size-2 "value" lines when it has a vocabulary
+ *   categorical <n>         then per field "field column=C table=T multi=0|1 pool=sum|mean sep=<hex>|-
+ *                           name=<esc>" (column -1: an aliccp token field; sep: the bytes in hex)
+ *   numeric <n>             as in version 1
+ *   aux <n>                 then per column "aux column=C name=<esc>"
+ *   tasks, fingerprint, end as in version 1
+ * A schema that needs nothing of version 2 is written as version 1, so its text and fingerprint are
+ * those earlier builds wrote. Synthetic schemas have an empty spec, no columns and column=-1 everywhere.
+ * A version must change when a line's meaning changes; readers refuse versions they do not know. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +37,7 @@
 #include "util/error.h"
 #include "util/parse_number.h"
 
-#define SCHEMA_TEXT_VERSION 1
+#define SCHEMA_TEXT_VERSION 2 /* the newest this build writes and reads; it also reads version 1 */
 
 /* ------------------------------------------------------------------ writing */
 
@@ -88,9 +100,33 @@ static void sb_escaped(strbuf *b, const char *s, size_t n) {
     }
 }
 
+/* Whether the schema uses anything version 1 cannot hold. */
+static int needs_v2(const mtr_schema *s) {
+    if (s->n_aux > 0 || s->n_tables != s->n_cat) return 1;
+    for (int i = 0; i < s->n_cat; i++) {
+        const mtr_cat_field *f = &s->cat[i];
+        if (f->multi || f->pool_mean || f->table != i || strcmp(s->tables[i].name, f->name) != 0 ||
+            (f->column < 0 && s->spec_text[0]))
+            return 1;
+    }
+    return 0;
+}
+
+static void write_values(strbuf *b, const mtr_vocab *vocab) {
+    uint32_t n = vocab ? mtr_vocab_size(vocab) : 0;
+    for (uint32_t v = 0; v < n; v++) {
+        size_t klen = 0;
+        const char *key = mtr_vocab_key(vocab, v, &klen);
+        sb_printf(b, "value %" PRIu64 " ", mtr_vocab_count(vocab, v));
+        sb_escaped(b, key, klen);
+        sb_append(b, "\n", 1);
+    }
+}
+
 int mtr_schema_write_text(const mtr_schema *s, int with_fingerprint, char **out, size_t *len) {
     strbuf b = {0};
-    sb_printf(&b, "mtrank-schema %d\nspec %zu\n", SCHEMA_TEXT_VERSION, strlen(s->spec_text));
+    int v2 = needs_v2(s);
+    sb_printf(&b, "mtrank-schema %d\nspec %zu\n", v2 ? 2 : 1, strlen(s->spec_text));
     sb_append(&b, s->spec_text, strlen(s->spec_text));
     sb_printf(&b, "\ncolumns %d\n", s->n_columns);
     for (int c = 0; c < s->n_columns; c++) {
@@ -98,21 +134,40 @@ int mtr_schema_write_text(const mtr_schema *s, int with_fingerprint, char **out,
         sb_escaped(&b, s->columns[c], strlen(s->columns[c]));
         sb_append(&b, "\n", 1);
     }
+    if (v2) {
+        sb_printf(&b, "tables %d\n", s->n_tables);
+        for (int t = 0; t < s->n_tables; t++) {
+            const mtr_cat_table *tb = &s->tables[t];
+            sb_printf(&b, "table hash=%" PRIu32 " min_count=%" PRIu32 " size=%" PRIu32 " name=", tb->hash_buckets,
+                      tb->min_count, tb->size);
+            sb_escaped(&b, tb->name, strlen(tb->name));
+            sb_append(&b, "\n", 1);
+            write_values(&b, tb->vocab);
+        }
+    }
     sb_printf(&b, "categorical %d\n", s->n_cat);
     for (int i = 0; i < s->n_cat; i++) {
         const mtr_cat_field *f = &s->cat[i];
+        if (v2) {
+            static const char hex[] = "0123456789abcdef";
+            sb_printf(&b, "field column=%d table=%d multi=%d pool=%s sep=", f->column, f->table, f->multi,
+                      f->pool_mean ? "mean" : "sum");
+            for (size_t k = 0; k < f->sep_len; k++) {
+                char h[2] = {hex[(unsigned char)f->sep[k] >> 4], hex[(unsigned char)f->sep[k] & 15]};
+                sb_append(&b, h, 2);
+            }
+            if (f->sep_len == 0) sb_append(&b, "-", 1);
+            sb_append(&b, " name=", 6);
+            sb_escaped(&b, f->name, strlen(f->name));
+            sb_append(&b, "\n", 1);
+            continue;
+        }
+        const mtr_cat_table *tb = &s->tables[f->table];
         sb_printf(&b, "field column=%d hash=%" PRIu32 " min_count=%" PRIu32 " size=%" PRIu32 " name=",
-                  f->column, f->hash_buckets, f->min_count, f->size);
+                  f->column, tb->hash_buckets, tb->min_count, tb->size);
         sb_escaped(&b, f->name, strlen(f->name));
         sb_append(&b, "\n", 1);
-        uint32_t n = f->vocab ? mtr_vocab_size(f->vocab) : 0;
-        for (uint32_t v = 0; v < n; v++) {
-            size_t klen = 0;
-            const char *key = mtr_vocab_key(f->vocab, v, &klen);
-            sb_printf(&b, "value %" PRIu64 " ", mtr_vocab_count(f->vocab, v));
-            sb_escaped(&b, key, klen);
-            sb_append(&b, "\n", 1);
-        }
+        write_values(&b, tb->vocab);
     }
     sb_printf(&b, "numeric %d\n", s->n_num_fields);
     for (int i = 0; i < s->n_num_fields; i++) {
@@ -122,6 +177,14 @@ int mtr_schema_write_text(const mtr_schema *s, int with_fingerprint, char **out,
                   f->flag_input >= 0);
         sb_escaped(&b, f->name, strlen(f->name));
         sb_append(&b, "\n", 1);
+    }
+    if (v2) {
+        sb_printf(&b, "aux %d\n", s->n_aux);
+        for (int i = 0; i < s->n_aux; i++) {
+            sb_printf(&b, "aux column=%d name=", s->aux[i].column);
+            sb_escaped(&b, s->aux[i].name, strlen(s->aux[i].name));
+            sb_append(&b, "\n", 1);
+        }
     }
     sb_printf(&b, "tasks %d\n", s->n_tasks);
     for (int t = 0; t < s->n_tasks; t++) {
@@ -259,27 +322,12 @@ static int parse_name(reader *r, const char *v, char *name) {
     return 0;
 }
 
-static int read_categorical(reader *r, mtr_schema *s, mtr_cat_field *f, char **valbuf, size_t *valcap) {
-    static const char *const keys[] = {"column", "hash", "min_count", "size", "name"};
-    char line[1024], *v[5] = {0};
-    if (take_line(r) != 0 || line_after(r, "field ", line, sizeof line) != 0) return -1;
-    if (key_values(r, line, keys, 5, v) != 0 || parse_column(r, v[0], s, &f->column) != 0 ||
-        parse_name(r, v[4], f->name) != 0)
-        return -1;
-    long hash, min_count;
-    uint64_t size;
-    if (mtr_parse_long(v[1], strlen(v[1]), 0, 1000000000L, &hash) != 0 ||
-        mtr_parse_long(v[2], strlen(v[2]), 1, 2147483647L, &min_count) != 0 ||
-        mtr_parse_u64(v[3], strlen(v[3]), &size) != 0 || size < 1 || size > MTR_VOCAB_MAX_ENTRIES)
-        return bad(r, "bad hash, min_count or size");
-    f->hash_buckets = (uint32_t)hash;
-    f->min_count = (uint32_t)min_count;
-    f->size = (uint32_t)size;
-    if (f->column < 0) return 0; /* synthetic: ids arrive encoded */
-    if (hash) return size == 2 + (uint64_t)hash ? 0 : bad(r, "hashed field size is not 2 + buckets");
+/* The size-2 "value" lines of a vocabulary. */
+static int read_values(reader *r, mtr_vocab **out, uint64_t size, char **valbuf, size_t *valcap) {
     if (size < 2) return bad(r, "vocabulary size below 2");
-    f->vocab = mtr_vocab_create();
-    if (!f->vocab) return bad(r, "out of memory");
+    mtr_vocab *vocab = mtr_vocab_create();
+    if (!vocab) return bad(r, "out of memory");
+    *out = vocab;
     for (uint64_t i = 0; i + 2 < size; i++) {
         if (take_line(r) != 0) return -1;
         if (r->cur_len < 6 || memcmp(r->cur, "value ", 6) != 0) return bad(r, "expected 'value'");
@@ -296,12 +344,119 @@ static int read_categorical(reader *r, mtr_schema *s, mtr_cat_field *f, char **v
         }
         size_t len = 0;
         if (unescape(r, sp + 1, n, *valbuf, *valcap, &len) != 0) return -1;
-        uint32_t before = mtr_vocab_size(f->vocab);
-        int64_t idx = mtr_vocab_intern(f->vocab, *valbuf, len);
+        uint32_t before = mtr_vocab_size(vocab);
+        int64_t idx = mtr_vocab_intern(vocab, *valbuf, len);
         if (idx < 0) return bad(r, "out of memory");
-        if (mtr_vocab_size(f->vocab) == before) return bad(r, "duplicate vocabulary value");
-        mtr_vocab_add_count(f->vocab, (uint32_t)idx, count);
+        if (mtr_vocab_size(vocab) == before) return bad(r, "duplicate vocabulary value");
+        mtr_vocab_add_count(vocab, (uint32_t)idx, count);
     }
+    return 0;
+}
+
+/* hash, min_count and size as a table has them; *vocab_lines tells whether value lines follow. */
+static int table_numbers(reader *r, const char *hv, const char *mv, const char *sv, mtr_cat_table *t) {
+    long hash, min_count;
+    uint64_t size;
+    if (mtr_parse_long(hv, strlen(hv), 0, 1000000000L, &hash) != 0 ||
+        mtr_parse_long(mv, strlen(mv), 1, 2147483647L, &min_count) != 0 ||
+        mtr_parse_u64(sv, strlen(sv), &size) != 0 || size < 1 || size > MTR_VOCAB_MAX_ENTRIES)
+        return bad(r, "bad hash, min_count or size");
+    t->hash_buckets = (uint32_t)hash;
+    t->min_count = (uint32_t)min_count;
+    t->size = (uint32_t)size;
+    return 0;
+}
+
+/* Version 1: a field line with its own vocabulary; it becomes field i and table i. */
+static int read_categorical_v1(reader *r, mtr_schema *s, int i, char **valbuf, size_t *valcap) {
+    static const char *const keys[] = {"column", "hash", "min_count", "size", "name"};
+    char line[1024], *v[5] = {0};
+    mtr_cat_field *f = &s->cat[i];
+    mtr_cat_table *t = &s->tables[i];
+    f->table = i;
+    if (take_line(r) != 0 || line_after(r, "field ", line, sizeof line) != 0) return -1;
+    if (key_values(r, line, keys, 5, v) != 0 || parse_column(r, v[0], s, &f->column) != 0 ||
+        parse_name(r, v[4], f->name) != 0 || table_numbers(r, v[1], v[2], v[3], t) != 0)
+        return -1;
+    memcpy(t->name, f->name, sizeof t->name);
+    if (f->column < 0) return 0; /* synthetic: ids arrive encoded */
+    if (t->hash_buckets)
+        return t->size == 2 + (uint64_t)t->hash_buckets ? 0 : bad(r, "hashed field size is not 2 + buckets");
+    return read_values(r, &t->vocab, t->size, valbuf, valcap);
+}
+
+static int read_table(reader *r, mtr_schema *s, mtr_cat_table *t, char **valbuf, size_t *valcap) {
+    static const char *const keys[] = {"hash", "min_count", "size", "name"};
+    char line[1024], *v[4] = {0};
+    if (take_line(r) != 0 || line_after(r, "table ", line, sizeof line) != 0) return -1;
+    if (key_values(r, line, keys, 4, v) != 0 || table_numbers(r, v[0], v[1], v[2], t) != 0 ||
+        parse_name(r, v[3], t->name) != 0)
+        return -1;
+    if (!s->spec_text[0]) return 0; /* synthetic: ids arrive encoded */
+    if (t->hash_buckets)
+        return t->size == 2 + (uint64_t)t->hash_buckets ? 0 : bad(r, "hashed table size is not 2 + buckets");
+    return read_values(r, &t->vocab, t->size, valbuf, valcap);
+}
+
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int read_field_v2(reader *r, mtr_schema *s, mtr_cat_field *f) {
+    static const char *const keys[] = {"column", "table", "multi", "pool", "sep", "name"};
+    char line[1024], *v[6] = {0};
+    if (take_line(r) != 0 || line_after(r, "field ", line, sizeof line) != 0) return -1;
+    if (key_values(r, line, keys, 6, v) != 0 || parse_name(r, v[5], f->name) != 0) return -1;
+    long column, table, multi;
+    if (mtr_parse_long(v[0], strlen(v[0]), -1, s->n_columns - 1, &column) != 0)
+        return bad(r, "column index '%s' out of range", v[0]);
+    if (mtr_parse_long(v[1], strlen(v[1]), 0, s->n_tables - 1, &table) != 0)
+        return bad(r, "table index '%s' out of range", v[1]);
+    if (mtr_parse_long(v[2], strlen(v[2]), 0, 1, &multi) != 0) return bad(r, "bad multi '%s'", v[2]);
+    f->column = (int)column;
+    f->table = (int)table;
+    f->multi = (int)multi;
+    if (strcmp(v[3], "mean") == 0) f->pool_mean = 1;
+    else if (strcmp(v[3], "sum") != 0) return bad(r, "bad pool '%s'", v[3]);
+    if (f->pool_mean && !f->multi) return bad(r, "mean pooling on a single-valued field");
+    size_t n = strlen(v[4]);
+    if (strcmp(v[4], "-") != 0) {
+        if (n % 2 != 0 || n / 2 >= MTR_MAX_SEP || !f->multi) return bad(r, "bad sep '%s'", v[4]);
+        for (size_t k = 0; k < n / 2; k++) {
+            int hi = hex_digit(v[4][2 * k]), lo = hex_digit(v[4][2 * k + 1]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return bad(r, "bad sep '%s'", v[4]);
+            f->sep[k] = (char)(hi * 16 + lo);
+        }
+        f->sep_len = n / 2;
+    }
+    return 0;
+}
+
+static int read_aux(reader *r, mtr_schema *s, mtr_aux_field *a) {
+    static const char *const keys[] = {"column", "name"};
+    char line[1024], *v[2] = {0};
+    if (take_line(r) != 0 || line_after(r, "aux ", line, sizeof line) != 0) return -1;
+    if (key_values(r, line, keys, 2, v) != 0 || parse_column(r, v[0], s, &a->column) != 0) return -1;
+    return parse_name(r, v[1], a->name);
+}
+
+/* Version 2: the fields agree with the spec (or its absence) and with the tables: column fields first,
+ * then aliccp token fields (multi-valued); delimited multi fields have a separator; tables are numbered
+ * by their first field and every table is used. */
+static int check_fields(reader *r, const mtr_schema *s) {
+    int aliccp = s->spec && s->spec->format == MTR_FORMAT_ALICCP, next_table = 0, tokens = 0;
+    for (int i = 0; i < s->n_cat; i++) {
+        const mtr_cat_field *f = &s->cat[i];
+        if (f->table > next_table) return bad(r, "field '%s': tables are not numbered by their first field", f->name);
+        if (f->table == next_table) next_table++;
+        if (!s->spec) continue;
+        if (f->column < 0 && (!aliccp || !f->multi || f->sep_len))
+            return bad(r, "field '%s' has no column", f->name);
+        if (f->column >= 0 && tokens) return bad(r, "field '%s' follows the aliccp token fields", f->name);
+        if (f->column >= 0 && f->multi && !f->sep_len) return bad(r, "multi-valued field '%s' has no sep", f->name);
+        tokens |= f->column < 0;
+    }
+    if (next_table != s->n_tables) return bad(r, "a table no field uses");
     return 0;
 }
 
@@ -369,8 +524,9 @@ mtr_schema *mtr_schema_deserialize(const char *text, size_t len, const char *ori
         return NULL;
     }
     if (take_line(&r) != 0 || line_after(&r, "mtrank-schema ", buf, sizeof buf) != 0) goto fail;
-    if (strcmp(buf, "1") != 0) {
-        bad(&r, "schema text version %s, this build reads version %d", buf, SCHEMA_TEXT_VERSION);
+    int version = strcmp(buf, "1") == 0 ? 1 : strcmp(buf, "2") == 0 ? 2 : 0;
+    if (!version) {
+        bad(&r, "schema text version %s, this build reads versions 1 to %d", buf, SCHEMA_TEXT_VERSION);
         goto fail;
     }
     if (count_line(&r, "spec ", (long)MTR_SPEC_MAX_BYTES, &n) != 0) goto fail;
@@ -394,12 +550,28 @@ mtr_schema *mtr_schema_deserialize(const char *text, size_t len, const char *ori
             parse_name(&r, buf, s->columns[s->n_columns]) != 0)
             goto fail;
     }
+    if (version == 2) {
+        if (count_line(&r, "tables ", MTR_MAX_COLUMNS, &n) != 0) goto fail;
+        s->tables = calloc((size_t)(n ? n : 1), sizeof *s->tables);
+        if (!s->tables) goto oom;
+        for (s->n_tables = 0; s->n_tables < n;) {
+            s->n_tables++; /* counted first so a half-read table's vocabulary is freed */
+            if (read_table(&r, s, &s->tables[s->n_tables - 1], &valbuf, &valcap) != 0) goto fail;
+        }
+    }
     if (count_line(&r, "categorical ", MTR_MAX_COLUMNS, &n) != 0) goto fail;
     s->cat = calloc((size_t)(n ? n : 1), sizeof *s->cat);
     if (!s->cat) goto oom;
+    if (version == 1) {
+        s->tables = calloc((size_t)(n ? n : 1), sizeof *s->tables);
+        if (!s->tables) goto oom;
+    }
     for (s->n_cat = 0; s->n_cat < n;) {
-        s->n_cat++; /* counted first so a half-read field's vocabulary is freed */
-        if (read_categorical(&r, s, &s->cat[s->n_cat - 1], &valbuf, &valcap) != 0) goto fail;
+        s->n_cat++;
+        if (version == 1) s->n_tables++;
+        if ((version == 1 ? read_categorical_v1(&r, s, s->n_cat - 1, &valbuf, &valcap)
+                          : read_field_v2(&r, s, &s->cat[s->n_cat - 1])) != 0)
+            goto fail;
     }
     if (count_line(&r, "numeric ", MTR_MAX_COLUMNS, &n) != 0) goto fail;
     s->num = calloc((size_t)(n ? n : 1), sizeof *s->num);
@@ -407,6 +579,12 @@ mtr_schema *mtr_schema_deserialize(const char *text, size_t len, const char *ori
     if (!s->num || !flagged) goto oom;
     for (s->n_num_fields = 0; s->n_num_fields < n; s->n_num_fields++)
         if (read_numeric(&r, s, &s->num[s->n_num_fields], &flagged[s->n_num_fields]) != 0) goto fail;
+    n = 0;
+    if (version == 2 && count_line(&r, "aux ", MTR_MAX_COLUMNS, &n) != 0) goto fail;
+    s->aux = calloc((size_t)(n ? n : 1), sizeof *s->aux);
+    if (!s->aux) goto oom;
+    for (s->n_aux = 0; s->n_aux < n; s->n_aux++)
+        if (read_aux(&r, s, &s->aux[s->n_aux]) != 0) goto fail;
     if (count_line(&r, "tasks ", MTR_MAX_TASKS, &n) != 0) goto fail;
     if (n < 1) {
         bad(&r, "no tasks");
@@ -427,7 +605,7 @@ mtr_schema *mtr_schema_deserialize(const char *text, size_t len, const char *ori
         bad(&r, "text after 'end'");
         goto fail;
     }
-    if (attach_spec(&r, s) != 0 || mtr_schema_finish(s, flagged, err) != 0) goto fail;
+    if (attach_spec(&r, s) != 0 || check_fields(&r, s) != 0 || mtr_schema_finish(s, flagged, err) != 0) goto fail;
     if (s->fingerprint != stored) {
         mtr_fail(err, "%s: schema fingerprint %016" PRIx64 " does not match its contents (%016" PRIx64
                       "): corrupt schema", r.origin, stored, s->fingerprint);

@@ -1,7 +1,9 @@
 /* spec_parse.c - reads the INI-like spec format of docs/spec-format.md into a struct mtr_spec. The text
  * is split into logical lines (comments removed, `\` continuations joined), then each line is a section
- * header or `key = value`. Every error names the spec, the line and the key. Nothing here knows about
- * data files; matching names against a file's columns is spec_resolve.c. */
+ * header or `key = value`. Every error names the spec, the line and the key. Checks that need the whole
+ * spec (a multi column's separator against the delimiter, options an aliccp field cannot take) run once
+ * it is read. Nothing here knows about data files; matching names against a file's columns is
+ * spec_resolve.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -16,8 +18,10 @@
 
 enum section { SEC_NONE, SEC_INPUT, SEC_FEATURES, SEC_TASK };
 
-enum input_key { IK_DELIMITER, IK_HEADER, IK_COLUMNS, IK_MISSING, IK_TRIM, IK_COUNT };
-static const char *const input_keys[IK_COUNT] = {"delimiter", "header", "columns", "missing", "trim"};
+enum input_key { IK_FORMAT, IK_DELIMITER, IK_HEADER, IK_COLUMNS, IK_MISSING, IK_TRIM, IK_COUNT };
+static const char *const input_keys[IK_COUNT] = {"format", "delimiter", "header", "columns", "missing", "trim"};
+
+const char *const mtr_aliccp_columns[MTR_ALICCP_LEADING] = {"sample_id", "click", "purchase"};
 
 enum task_key { TK_COLUMN, TK_TYPE, TK_POSITIVE, TK_NEGATIVE, TK_ABOVE, TK_AT_LEAST, TK_COUNT };
 static const char *const task_keys[TK_COUNT] = {"column", "type", "positive", "negative", "above",
@@ -199,6 +203,7 @@ static int parse_kind(const char *s, mtr_col_kind *kind) {
     if (strcmp(s, "categorical") == 0) *kind = MTR_COL_CATEGORICAL;
     else if (strcmp(s, "numeric") == 0) *kind = MTR_COL_NUMERIC;
     else if (strcmp(s, "ignore") == 0) *kind = MTR_COL_IGNORE;
+    else if (strcmp(s, "aux") == 0) *kind = MTR_COL_AUX;
     else return -1;
     return 0;
 }
@@ -239,12 +244,17 @@ static int input_key(parser *p, const char *key, const char *value) {
     int k = 0;
     while (k < IK_COUNT && strcmp(key, input_keys[k]) != 0) k++;
     if (k == IK_COUNT)
-        return fail_at(p, "[input]: unknown key '%s' (expected delimiter, header, columns, missing or trim)",
-                       key);
+        return fail_at(p, "[input]: unknown key '%s' (expected format, delimiter, header, columns, missing or "
+                          "trim)", key);
     if (p->input_seen[k])
         return fail_at(p, "[input]: duplicate key '%s' (first set on line %d)", key, p->input_seen[k]);
     p->input_seen[k] = p->line;
     switch (k) {
+    case IK_FORMAT:
+        if (strcmp(value, "delimited") == 0) spec->format = MTR_FORMAT_DELIMITED;
+        else if (strcmp(value, "aliccp") == 0) spec->format = MTR_FORMAT_ALICCP;
+        else return fail_at(p, "format: expected delimited or aliccp, found '%s'", value);
+        return 0;
     case IK_DELIMITER: {
         char *d;
         size_t len = 0;
@@ -262,7 +272,15 @@ static int input_key(parser *p, const char *key, const char *value) {
         spec->delimiter_len = len;
         return 0;
     }
-    case IK_HEADER: return parse_bool(p, key, value, &spec->header);
+    case IK_HEADER:
+        if (strcmp(value, "auto") == 0) {
+            spec->header = 0;
+            spec->header_auto = 1;
+            return 0;
+        }
+        if (parse_bool(p, key, value, &spec->header) != 0) return fail_at(p, "header: expected yes, no or auto, "
+                                                                         "found '%s'", value);
+        return 0;
     case IK_TRIM: return parse_bool(p, key, value, &spec->trim);
     case IK_MISSING: return parse_list(p, key, value, ',', &spec->missing);
     case IK_COLUMNS:
@@ -274,57 +292,149 @@ static int input_key(parser *p, const char *key, const char *value) {
     return 0;
 }
 
-static int feature_option(parser *p, mtr_feature_rule *r, const char *col, const char *opt) {
-    const char *eq = strchr(opt, '=');
-    if (!eq || eq == opt || eq[1] == '\0')
-        return fail_at(p, "column '%s': expected option=value, found '%s'", col, opt);
-    size_t klen = (size_t)(eq - opt);
-    const char *val = eq + 1;
+/* One option of a [features] line starting at *s (blanks skipped): `word`, `key=value` or `key="quoted"`.
+ * The key goes to key (capacity MTR_MAX_NAME, longer keys are cut and then unknown) and the value to val
+ * (capacity at least strlen(*s) + 1); *has_value tells a bare word from `key=`. Returns 1 for an option,
+ * 0 at the end of the line, -1 on error. */
+static int next_option(parser *p, const char *col, const char **s, char *key, char *val, size_t *val_len,
+                       int *has_value) {
+    const char *c = skip_blanks(*s);
+    if (*c == '\0') return 0;
+    size_t k = 0;
+    while (*c != '\0' && *c != '=' && !is_blank(*c)) {
+        if (k + 1 < MTR_MAX_NAME) key[k++] = *c;
+        c++;
+    }
+    key[k] = '\0';
+    *has_value = *c == '=';
+    *val_len = 0;
+    val[0] = '\0';
+    if (*has_value) {
+        c++;
+        if (k == 0) return fail_at(p, "column '%s': expected option=value, found '=%s'", col, c);
+        if (*c == '"') {
+            char what[MTR_MAX_NAME + 80];
+            snprintf(what, sizeof what, "column '%s': %s", col, key);
+            if (parse_quoted(p, what, &c, val, val_len) != 0) return -1;
+            if (*c != '\0' && !is_blank(*c))
+                return fail_at(p, "column '%s': %s: unexpected text after the quoted value: '%s'", col, key, c);
+        } else {
+            const char *start = c;
+            while (*c != '\0' && !is_blank(*c)) {
+                if (*c == '"') return fail_at(p, "column '%s': %s: a '\"' may only start a quoted value", col, key);
+                c++;
+            }
+            *val_len = (size_t)(c - start);
+            memcpy(val, start, *val_len);
+            val[*val_len] = '\0';
+        }
+        if (*val_len == 0) return fail_at(p, "column '%s': expected option=value, found '%s='", col, key);
+    }
+    *s = c;
+    return 1;
+}
+
+static int feature_option(parser *p, mtr_feature_rule *r, const char *col, const char *key, const char *val,
+                          size_t val_len, int has_value) {
     int numeric = r->kind == MTR_COL_NUMERIC, categorical = r->kind == MTR_COL_CATEGORICAL;
-    if (klen == 4 && strncmp(opt, "norm", 4) == 0 && numeric) {
+    int known = (numeric && (!strcmp(key, "norm") || !strcmp(key, "missing_default"))) ||
+                (categorical && (!strcmp(key, "min_count") || !strcmp(key, "hash") || !strcmp(key, "multi") ||
+                                 !strcmp(key, "sep") || !strcmp(key, "pool") || !strcmp(key, "table")));
+    if (!known)
+        return fail_at(p, "column '%s': unknown option '%s' for a%s column", col, key,
+                       numeric ? " numeric (options: norm, missing_default)"
+                       : categorical ? " categorical (options: min_count, hash, multi, sep, pool, table)"
+                       : r->kind == MTR_COL_AUX ? "n aux (no options)" : "n ignored (no options)");
+    if (strcmp(key, "multi") == 0) {
+        if (has_value) return fail_at(p, "column '%s': multi takes no value (write sep=\"...\" for the separator)", col);
+        r->multi = 1;
+        return 0;
+    }
+    if (!has_value) return fail_at(p, "column '%s': expected option=value, found '%s'", col, key);
+    if (strcmp(key, "norm") == 0) {
         if (mtr_norm_parse(val, &r->norm) != 0)
             return fail_at(p, "column '%s': unknown norm '%s' (expected none, minmax, standard, log1p or "
                               "log1p_standard)", col, val);
-    } else if (klen == 15 && strncmp(opt, "missing_default", 15) == 0 && numeric) {
-        if (mtr_parse_float(val, strlen(val), &r->missing_default) != 0)
+    } else if (strcmp(key, "missing_default") == 0) {
+        if (mtr_parse_float(val, val_len, &r->missing_default) != 0)
             return fail_at(p, "column '%s': missing_default is not a number: '%s'", col, val);
-    } else if (klen == 9 && strncmp(opt, "min_count", 9) == 0 && categorical) {
+    } else if (strcmp(key, "min_count") == 0) {
         long v;
-        if (mtr_parse_long(val, strlen(val), 1, 2147483647L, &v) != 0)
+        if (mtr_parse_long(val, val_len, 1, 2147483647L, &v) != 0)
             return fail_at(p, "column '%s': min_count must be an integer from 1 to 2147483647, found '%s'",
                            col, val);
         r->min_count = (uint32_t)v;
-    } else if (klen == 4 && strncmp(opt, "hash", 4) == 0 && categorical) {
+    } else if (strcmp(key, "hash") == 0) {
         long v;
-        if (mtr_parse_long(val, strlen(val), 1, 1000000000L, &v) != 0)
+        if (mtr_parse_long(val, val_len, 1, 1000000000L, &v) != 0)
             return fail_at(p, "column '%s': hash must be a bucket count from 1 to 1000000000, found '%s'",
                            col, val);
         r->hash_buckets = (uint32_t)v;
-    } else {
-        return fail_at(p, "column '%s': unknown option '%.*s' for a %s column", col, (int)klen, opt,
-                       numeric ? "numeric (options: norm, missing_default)"
-                       : categorical ? "categorical (options: min_count, hash)"
-                                     : "ignored (no options)");
+    } else if (strcmp(key, "sep") == 0) {
+        if (val_len >= MTR_MAX_SEP || memchr(val, '\n', val_len) || memchr(val, '\r', val_len) ||
+            memchr(val, '\0', val_len))
+            return fail_at(p, "column '%s': sep must be 1 to %d bytes without a line break", col, MTR_MAX_SEP - 1);
+        memcpy(r->sep, val, val_len + 1);
+        r->sep_len = val_len;
+    } else if (strcmp(key, "pool") == 0) {
+        if (strcmp(val, "sum") == 0) r->pool_mean = 0;
+        else if (strcmp(val, "mean") == 0) r->pool_mean = 1;
+        else return fail_at(p, "column '%s': pool: expected sum or mean, found '%s'", col, val);
+        r->pool_given = 1;
+    } else { /* table */
+        if (val_len >= MTR_MAX_NAME || memchr(val, '\0', val_len))
+            return fail_at(p, "column '%s': table name must be 1 to %d bytes", col, MTR_MAX_NAME - 1);
+        memcpy(r->table, val, val_len + 1);
     }
+    return 0;
+}
+
+/* Fill *r from the rest of a [features] line (the kind word, then options). */
+static int parse_rule(parser *p, const char *col, const char *value, mtr_feature_rule *r) {
+    memset(r, 0, sizeof *r);
+    r->norm = MTR_NORM_STANDARD;
+    r->min_count = 1;
+    r->line = p->line;
+    size_t cap = strlen(value) + 1;
+    char *val = malloc(cap);
+    if (!val) return fail_at(p, "[features]: out of memory");
+    char key[MTR_MAX_NAME];
+    size_t val_len = 0;
+    int has_value = 0, rc;
+    const char *s = value;
+    rc = next_option(p, col, &s, key, val, &val_len, &has_value);
+    if (rc == 0) rc = fail_at(p, "column '%s': missing kind (categorical, numeric, aux or ignore)", col);
+    else if (rc == 1 && (has_value || parse_kind(key, &r->kind) != 0))
+        rc = fail_at(p, "column '%s': unknown kind '%s' (expected categorical, numeric, aux or ignore)", col,
+                     has_value ? value : key);
+    else if (rc == 1) {
+        while ((rc = next_option(p, col, &s, key, val, &val_len, &has_value)) == 1)
+            if (feature_option(p, r, col, key, val, val_len, has_value) != 0) {
+                rc = -1;
+                break;
+            }
+    }
+    free(val);
+    if (rc < 0) return -1;
+    if (r->hash_buckets && r->min_count != 1)
+        return fail_at(p, "column '%s': min_count cannot be combined with hash (hashed ids have no "
+                          "vocabulary)", col);
     return 0;
 }
 
 static int feature_key(parser *p, const char *key, int quoted_key, char *value) {
     mtr_spec *spec = p->spec;
-    char *save = NULL;
-    char *kind_word = strtok_r(value, " \t", &save);
-    if (!kind_word) return fail_at(p, "column '%s': missing kind (categorical, numeric or ignore)", key);
-    mtr_col_kind kind;
-    if (parse_kind(kind_word, &kind) != 0)
-        return fail_at(p, "column '%s': unknown kind '%s' (expected categorical, numeric or ignore)", key,
-                       kind_word);
     if (!quoted_key && strcmp(key, "default") == 0) { /* "default" in quotes is a column */
         if (p->default_line)
             return fail_at(p, "[features]: duplicate key 'default' (first set on line %d)", p->default_line);
-        if (strtok_r(NULL, " \t", &save))
-            return fail_at(p, "[features]: default takes only a kind, no options");
+        if (parse_rule(p, "default", value, &spec->default_rule) != 0) return -1;
+        if (spec->default_rule.kind == MTR_COL_AUX)
+            return fail_at(p, "[features]: default: expected categorical, numeric or ignore (name aux columns "
+                              "one by one)");
+        if (spec->default_rule.table[0])
+            return fail_at(p, "[features]: default: table= would put every unnamed column in one table; give "
+                              "it column by column");
         p->default_line = p->line;
-        spec->default_kind = kind;
         return 0;
     }
     if (strlen(key) >= MTR_MAX_NAME)
@@ -340,18 +450,68 @@ static int feature_key(parser *p, const char *key, int quoted_key, char *value) 
         p->rules_cap = cap;
     }
     mtr_feature_rule *r = &spec->rules[spec->n_rules];
-    memset(r, 0, sizeof *r);
+    if (parse_rule(p, key, value, r) != 0) return -1;
     memcpy(r->column, key, strlen(key) + 1); /* length checked above */
-    r->kind = kind;
-    r->norm = MTR_NORM_STANDARD;
-    r->min_count = 1;
-    r->line = p->line;
-    for (char *opt; (opt = strtok_r(NULL, " \t", &save));)
-        if (feature_option(p, r, key, opt) != 0) return -1;
-    if (r->hash_buckets && r->min_count != 1)
-        return fail_at(p, "column '%s': min_count cannot be combined with hash (hashed ids have no "
-                          "vocabulary)", key);
     spec->n_rules++;
+    return 0;
+}
+
+/* Whether `name` is one of the columns an aliccp line starts with. */
+static int aliccp_leading(const char *name) {
+    for (int i = 0; i < MTR_ALICCP_LEADING; i++)
+        if (strcmp(name, mtr_aliccp_columns[i]) == 0) return 1;
+    return 0;
+}
+
+/* The checks of one rule that need the whole spec: the format and the delimiter. `token` is 1 for a rule
+ * that configures aliccp field:id tokens. */
+static int check_rule(parser *p, const mtr_feature_rule *r, const char *what, int token) {
+    const mtr_spec *spec = p->spec;
+    p->line = r->line;
+    if (token) {
+        if (r->kind == MTR_COL_NUMERIC || r->kind == MTR_COL_AUX)
+            return fail_at(p, "%s: an aliccp field holds ids: it can be categorical or ignore, not %s", what,
+                           r->kind == MTR_COL_NUMERIC ? "numeric" : "aux");
+        if (r->sep_len)
+            return fail_at(p, "%s: sep does not apply to aliccp fields (each field:id token is one id)", what);
+        return 0;
+    }
+    if (r->multi && !r->sep_len)
+        return fail_at(p, "%s: multi needs sep=\"...\", the separator between the values of one column", what);
+    if (r->sep_len && !r->multi) return fail_at(p, "%s: sep needs multi", what);
+    if (r->pool_given && !r->multi) return fail_at(p, "%s: pool is only for multi-valued fields (add multi)", what);
+    if (r->sep_len && (strstr(r->sep, spec->delimiter) || strstr(spec->delimiter, r->sep)))
+        return fail_at(p, "%s: sep \"%s\" and the delimiter must not contain each other", what, r->sep);
+    return 0;
+}
+
+/* Checks once the whole spec is read; aliccp specs get their leading columns. */
+static int finish_spec(parser *p) {
+    mtr_spec *spec = p->spec;
+    int aliccp = spec->format == MTR_FORMAT_ALICCP;
+    if (aliccp) {
+        p->line = p->input_seen[IK_COLUMNS] ? p->input_seen[IK_COLUMNS] : p->input_seen[IK_HEADER];
+        if (p->input_seen[IK_COLUMNS])
+            return fail_at(p, "[input]: columns: an aliccp line is sample_id, click, purchase and then field:id "
+                              "tokens, so it takes no column list");
+        if (spec->header || spec->header_auto)
+            return fail_at(p, "[input]: header: aliccp files have no header line (header = no)");
+        for (int i = 0; i < MTR_ALICCP_LEADING; i++)
+            if (strlist_push(&spec->columns, mtr_aliccp_columns[i], strlen(mtr_aliccp_columns[i])) != 0)
+                return fail_at(p, "out of memory");
+    }
+    if (spec->header_auto && spec->columns.n == 0) {
+        p->line = p->input_seen[IK_HEADER];
+        return fail_at(p, "[input]: header = auto needs 'columns' (a first line equal to them is the header)");
+    }
+    for (int i = 0; i < spec->n_rules; i++) {
+        const mtr_feature_rule *r = &spec->rules[i];
+        char what[MTR_MAX_NAME + 16];
+        int token = aliccp && !aliccp_leading(r->column);
+        snprintf(what, sizeof what, "%s '%s'", token ? "field" : "column", r->column);
+        if (check_rule(p, r, what, token) != 0) return -1;
+    }
+    if (p->default_line && check_rule(p, &spec->default_rule, "[features]: default", aliccp) != 0) return -1;
     return 0;
 }
 
@@ -624,9 +784,11 @@ mtr_spec *mtr_spec_parse(const char *text, const char *origin, mtr_error *err) {
     }
     spec->delimiter_len = 1;
     spec->trim = 1;
-    spec->default_kind = MTR_COL_IGNORE;
+    spec->default_rule.kind = MTR_COL_IGNORE;
+    spec->default_rule.norm = MTR_NORM_STANDARD;
+    spec->default_rule.min_count = 1;
     parser p = {.spec = spec, .err = err};
-    if (parse_text(&p, text) != 0 || finish_task(&p) != 0) goto fail;
+    if (parse_text(&p, text) != 0 || finish_task(&p) != 0 || finish_spec(&p) != 0) goto fail;
     if (spec->n_tasks == 0) {
         mtr_fail(err, "%s: no [task NAME] section: a spec needs at least one task", origin);
         goto fail;

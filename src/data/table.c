@@ -17,7 +17,7 @@ static int ensure_fields(mtr_table *t, int want, mtr_error *err) {
     return 0;
 }
 
-static void trim(const char **s, size_t *len) {
+static inline void trim(const char **s, size_t *len) {
     while (*len > 0 && (**s == ' ' || **s == '\t')) (*s)++, (*len)--;
     while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) (*len)--;
 }
@@ -71,12 +71,27 @@ int mtr_table_open(mtr_table *t, const mtr_spec *spec, const char *path, mtr_err
     t->spec = spec;
     t->path = path;
     t->store_limit = spec->columns.n > 0 ? spec->columns.n : 1;
+    for (int i = 0; i < spec->missing.n; i++)
+        if (spec->missing.lens[i] > t->missing_max_len) t->missing_max_len = spec->missing.lens[i];
     t->lr = mtr_line_reader_open(path, err);
     if (!t->lr) return -1;
-    if (!spec->header) return 0;
     const char *line;
     size_t len = 0;
-    int rc = next_line(t, &line, &len, err);
+    int rc;
+    if (spec->header_auto) {
+        /* the first line is a header only when it is exactly the spec's column names; else it is data */
+        rc = next_line(t, &line, &len, err);
+        if (rc < 0 || (rc == 1 && split(t, line, len, err) != 0)) goto fail;
+        if (rc == 0) return 0;
+        int is_header = t->n_fields == spec->columns.n;
+        for (int i = 0; is_header && i < t->n_fields; i++)
+            is_header = t->fields[i].len == spec->columns.lens[i] &&
+                        memcmp(t->fields[i].s, spec->columns.items[i], t->fields[i].len) == 0;
+        t->pending = !is_header;
+        return 0;
+    }
+    if (!spec->header) return 0;
+    rc = next_line(t, &line, &len, err);
     if (rc < 0) goto fail;
     if (rc == 0) {
         mtr_fail(err, "%s: empty file (expected a header line)", path);
@@ -114,6 +129,11 @@ fail:
 }
 
 int mtr_table_next(mtr_table *t, mtr_error *err) {
+    if (t->pending) {
+        t->pending = 0;
+        t->rows++;
+        return 1;
+    }
     const char *line;
     size_t len = 0;
     int rc = next_line(t, &line, &len, err);
@@ -133,11 +153,35 @@ void mtr_table_close(mtr_table *t) {
     memset(t, 0, sizeof *t);
 }
 
-int mtr_table_is_missing(const mtr_table *t, const mtr_field *f) {
+int mtr_table_is_missing_marker(const mtr_table *t, const mtr_field *f) {
     const mtr_strlist *m = &t->spec->missing;
     for (int i = 0; i < m->n; i++)
         if (m->lens[i] == f->len && memcmp(m->items[i], f->s, f->len) == 0) return 1;
     return 0;
+}
+
+int mtr_next_item(const mtr_field *v, const char *sep, size_t sep_len, int trim_items, size_t *pos,
+                  mtr_field *item) {
+    if (v->len == 0 || *pos > v->len) return 0;
+    const char *s = v->s + *pos, *end = v->s + v->len, *q = s, *hit = NULL;
+    while ((q = memchr(q, sep[0], (size_t)(end - q))) != NULL) {
+        if ((size_t)(end - q) >= sep_len && memcmp(q, sep, sep_len) == 0) {
+            hit = q;
+            break;
+        }
+        q++;
+    }
+    item->s = s;
+    item->len = (size_t)((hit ? hit : end) - s);
+    *pos = hit ? (size_t)(hit - v->s) + sep_len : v->len + 1;
+    if (trim_items) trim(&item->s, &item->len);
+    return 1;
+}
+
+int mtr_token_fail(mtr_error *err, const char *path, size_t line, int column, const mtr_field *tok) {
+    char q[64];
+    return mtr_fail(err, "%s: line %zu: token %d (column %d): expected field:id, found '%s'", path, line,
+                    column - MTR_ALICCP_LEADING + 1, column + 1, mtr_quote_value(q, sizeof q, tok->s, tok->len));
 }
 
 const char *mtr_quote_value(char *buf, size_t cap, const char *s, size_t len) {
