@@ -1,0 +1,1499 @@
+/* ccp.c - the impression -> click -> conversion simulator (Ali-CCP-shaped, for ESMM); see ccp.h for the
+ * random streams, mtrank.h for the public calls and docs/simulator.md for the world model, which this file
+ * follows term by term:
+ *
+ *   click logit      zc = a0 + click_affinity <u_c, v_c>/sqrt(d) + user click bias + category and brand
+ *                         attractiveness + freshness - 0.1 price + position curve + context effects
+ *   conversion logit zv = b0 + conv_affinity <u_v, v_v>/sqrt(d) + user conversion bias + category and brand
+ *                         conversion appeal + shop quality - price_weight (1 - 0.2 purchase_power) price
+ *                         + context effects (no position)
+ *   u_v = sqrt(o) u_c + sqrt(1 - o) u_v', v_v = sqrt(o) v_c + sqrt(1 - o) v_v', and likewise every other
+ *   term the two logits share (o = overlap), so o is the correlation of the shared latent terms.
+ *
+ * The world (users, items, catalogue, context tables) is built once in memory; impressions are then drawn
+ * in blocks of 64, each from its own random stream, and handed to the callback one by one, so memory does
+ * not grow with rows. Probabilities are rounded to float before the Bernoulli draws, so the true_pctr and
+ * true_pcvr written out are exactly the probabilities the labels were drawn with. */
+#include "gen/ccp.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <zlib.h>
+
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/rng.h"
+
+/* ---------------------------------------------------------------- fixed parts of the world model */
+
+#define N_AGE 8
+#define N_GENDER 3
+#define N_CITY 400
+#define N_PURCHASE_POWER 5
+#define N_OCCUPATION 20
+#define N_SEGMENT 10
+#define N_PRICE 10
+#define N_SELLER_LEVEL 5
+#define N_ITEM_AGE 6
+#define N_CONTEXT 7 /* position, hour, weekday, device, page, scene, channel */
+static const int context_levels[N_CONTEXT] = {50, 24, 7, 4, 8, 30, 6};
+
+static const double age_share[N_AGE] = {0.04, 0.18, 0.26, 0.20, 0.14, 0.09, 0.06, 0.03};
+static const double age_wealth[N_AGE] = {-0.8, -0.4, 0.0, 0.2, 0.3, 0.2, 0.0, -0.3};
+static const double gender_share[N_GENDER] = {0.10, 0.50, 0.40}; /* unknown, female, male */
+
+#define CITY_ZIPF 1.0           /* city sizes ~ 1 / rank */
+#define CITY_WEALTH 0.8         /* purchase-power shift of the largest cities, decaying as exp(-rank/30) */
+#define OCCUPATION_SHARE_SD 0.7 /* occupation shares ~ exp(N(0, sd^2)) */
+#define OCCUPATION_WEALTH_SD 0.4 /* each occupation's purchase-power shift ~ N(0, sd^2) */
+#define SEGMENT_SKEW 1.5        /* segment shares per (age, gender) ~ exp(skew N(0, 1)) */
+#define SEGMENT_SHARE 0.5       /* of a user's taste variance that comes from the segment centroid */
+#define USER_BIAS_SD 0.3        /* per-user click / conversion propensity */
+#define ACTIVITY_SD 1.0         /* impressions per user ~ lognormal(0, sd^2) */
+#define BAG_MEAN 2.0            /* bag sizes ~ Poisson(mean), cut at MTR_CCP_MAX_BAG */
+#define BAG_STRENGTH 2.0        /* softmax weight of taste when picking a bag's categories and brands */
+#define BAG_CANDIDATES 8        /* popular categories (brands) considered per bag slot */
+#define BAG_TRIES 3             /* redraws of a slot that repeats an id already in the bag */
+
+#define CATEGORY_ZIPF 0.9       /* brands per category, and recent-category candidates */
+#define BRAND_ZIPF 0.9          /* items per brand, and recent-brand candidates */
+#define SHOP_ZIPF 0.9           /* items per shop */
+#define TASTE_CATEGORY 0.4      /* shares of an item's taste variance: category, brand, the item itself */
+#define TASTE_BRAND 0.3
+#define TASTE_ITEM 0.3
+#define ATTRACT_SD 0.3          /* category and brand attractiveness (click) and appeal (conversion) */
+#define PRICE_CATEGORY_SD 0.8   /* log price = category level + brand premium + item noise */
+#define PRICE_BRAND_SD 0.3
+#define PRICE_ITEM_SD 0.5
+#define PRICE_CLICK 0.1         /* cheaper items are clicked a little more */
+#define PRICE_RELIEF 0.2        /* price sensitivity = 1 - relief * purchase_power (1.0 .. 0.2) */
+#define SHOP_QUALITY 0.4        /* conversion logit per unit of hidden shop quality ~ N(0, 1) */
+#define SELLER_NOISE_SD 0.7     /* seller level = round(2 + quality + noise), 0..4 */
+#define FRESHNESS 0.2           /* click boost of the newest items, falling linearly to 0 at the oldest */
+#define POSITION_DECAY 0.93     /* P(position p) ~ decay^p: users scroll a feed */
+#define CONTEXT_SHARE_SD 0.5    /* shares of the levels of device, page, scene, channel, weekday */
+#define CONTEXT_EFFECT_SD 0.1   /* each level's effect on either logit */
+#define INTERCEPT_RANGE 60.0    /* intercepts are searched in [-range, range] */
+
+/* ---------------------------------------------------------------- configuration */
+
+void mtr_ccp_config_default(mtr_ccp_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->rows = 2000000;
+    cfg->seed = 1;
+    cfg->stream = 0;
+    cfg->ctr = 0.04;
+    cfg->cvr = 0.01;
+    cfg->overlap = 0.5;
+    cfg->n_users = 200000;
+    cfg->n_items = 500000;
+    cfg->dim = 8;
+    cfg->n_categories = 300;
+    cfg->n_brands = 20000;
+    cfg->n_shops = 50000;
+    cfg->item_zipf = 0.8;
+    cfg->candidates = 8;
+    cfg->exposure_strength = 1.0;
+    cfg->click_affinity = 1.0;
+    cfg->conv_affinity = 1.0;
+    cfg->position_weight = 0.3;
+    cfg->price_weight = 0.5;
+    cfg->calibration_rows = 400000;
+    cfg->threads = 1;
+}
+
+static int in_range(double x, double lo, double hi) { return x >= lo && x <= hi; } /* false for NaN */
+
+const char *mtr_ccp_config_check(const mtr_ccp_config *cfg) {
+    if (cfg->rows < 1) return "rows must be >= 1";
+    if (!(cfg->ctr > 0.0 && cfg->ctr < 1.0)) return "ctr (the target mean click probability) must be in (0, 1)";
+    if (!(cfg->cvr > 0.0 && cfg->cvr < 1.0))
+        return "cvr (the target mean conversion probability among clicks) must be in (0, 1)";
+    if (!in_range(cfg->overlap, 0.0, 1.0)) return "overlap must be in [0, 1]";
+    if (cfg->n_users < 1 || cfg->n_users > 100000000) return "users must be in 1..100000000";
+    if (cfg->n_items < 1 || cfg->n_items > 100000000) return "items must be in 1..100000000";
+    if (cfg->dim < 1 || cfg->dim > 256) return "dim (latent taste dimension) must be in 1..256";
+    if (cfg->n_categories < 1 || cfg->n_categories > 1000000) return "categories must be in 1..1000000";
+    if (cfg->n_brands < 1 || cfg->n_brands > 10000000) return "brands must be in 1..10000000";
+    if (cfg->n_shops < 1 || cfg->n_shops > 10000000) return "shops must be in 1..10000000";
+    if (!in_range(cfg->item_zipf, 0.0, 4.0)) return "item Zipf exponent must be in [0, 4]";
+    if (cfg->candidates < 1 || cfg->candidates > 256) return "candidates must be in 1..256";
+    if (!in_range(cfg->exposure_strength, 0.0, 100.0)) return "exposure strength must be in [0, 100]";
+    if (!in_range(cfg->click_affinity, 0.0, 100.0)) return "click affinity scale must be in [0, 100]";
+    if (!in_range(cfg->conv_affinity, 0.0, 100.0)) return "conversion affinity scale must be in [0, 100]";
+    if (!in_range(cfg->position_weight, 0.0, 100.0)) return "position weight must be in [0, 100]";
+    if (!in_range(cfg->price_weight, 0.0, 100.0)) return "price weight must be in [0, 100]";
+    if (cfg->calibration_rows < 1000 || cfg->calibration_rows > 100000000)
+        return "calibration rows must be in 1000..100000000";
+    if (cfg->threads < 0 || cfg->threads > 16) return "threads must be in 0..16";
+    return NULL;
+}
+
+static const struct {
+    const char *name; /* CSV column */
+    int max_ids;      /* 1, or MTR_CCP_MAX_BAG for a bag */
+} fields[MTR_CCP_FIELDS] = {
+    {"user_id", 1}, {"age_bucket", 1}, {"gender", 1}, {"city", 1}, {"purchase_power", 1},
+    {"occupation", 1}, {"user_segment", 1}, {"recent_categories", MTR_CCP_MAX_BAG},
+    {"recent_brands", MTR_CCP_MAX_BAG}, {"item_id", 1}, {"category", 1}, {"brand", 1}, {"shop", 1},
+    {"price_bucket", 1}, {"seller_level", 1}, {"item_age_bucket", 1}, {"position", 1}, {"hour", 1},
+    {"weekday", 1}, {"device", 1}, {"page", 1}, {"scene", 1}, {"channel", 1},
+};
+
+const char mtr_ccp_csv_header[] =
+    "click,purchase,true_pctr,true_pcvr,cf_purchase,user_id,age_bucket,gender,city,purchase_power,occupation,"
+    "user_segment,recent_categories,recent_brands,item_id,category,brand,shop,price_bucket,seller_level,"
+    "item_age_bucket,position,hour,weekday,device,page,scene,channel";
+
+const char *mtr_ccp_field(const mtr_ccp_config *cfg, int f, uint32_t *cardinality, int *max_ids) {
+    if (f < 0 || f >= MTR_CCP_FIELDS) return NULL;
+    uint32_t card = 0;
+    switch (f) {
+    case CCP_USER_ID: card = (uint32_t)cfg->n_users; break;
+    case CCP_AGE: card = N_AGE; break;
+    case CCP_GENDER: card = N_GENDER; break;
+    case CCP_CITY: card = N_CITY; break;
+    case CCP_PURCHASE_POWER: card = N_PURCHASE_POWER; break;
+    case CCP_OCCUPATION: card = N_OCCUPATION; break;
+    case CCP_SEGMENT: card = N_SEGMENT; break;
+    case CCP_RECENT_CATEGORIES: card = (uint32_t)cfg->n_categories; break;
+    case CCP_RECENT_BRANDS: card = (uint32_t)cfg->n_brands; break;
+    case CCP_ITEM_ID: card = (uint32_t)cfg->n_items; break;
+    case CCP_CATEGORY: card = (uint32_t)cfg->n_categories; break;
+    case CCP_BRAND: card = (uint32_t)cfg->n_brands; break;
+    case CCP_SHOP: card = (uint32_t)cfg->n_shops; break;
+    case CCP_PRICE: card = N_PRICE; break;
+    case CCP_SELLER_LEVEL: card = N_SELLER_LEVEL; break;
+    case CCP_ITEM_AGE: card = N_ITEM_AGE; break;
+    default: card = (uint32_t)context_levels[f - CCP_POSITION]; break;
+    }
+    if (cardinality) *cardinality = card;
+    if (max_ids) *max_ids = fields[f].max_ids;
+    return fields[f].name;
+}
+
+/* ---------------------------------------------------------------- random helpers */
+
+/* Two draws per column: the column, then a 32-bit coin. */
+typedef struct alias_entry {
+    uint32_t keep;  /* keep the column when the coin is below this (probability keep / 2^32) */
+    uint32_t alias; /* the other outcome; the column itself when the column is full */
+} alias_entry;
+
+/* Walker's alias method (Vose's construction): a fixed discrete distribution sampled in O(1) with one
+ * memory access, which matters when the table has 500k items and does not fit in cache. */
+typedef struct alias_table {
+    uint32_t n;     /* outcomes */
+    alias_entry *e; /* (n) */
+} alias_table;
+
+static void alias_free(alias_table *t) {
+    free(t->e);
+    memset(t, 0, sizeof *t);
+}
+
+/* Build from n >= 1 non-negative weights with a positive sum. */
+static int alias_build(alias_table *t, const double *w, uint32_t n) {
+    t->n = n;
+    t->e = malloc((size_t)n * sizeof *t->e);
+    double *prob = malloc((size_t)n * sizeof *prob);
+    uint32_t *small = malloc((size_t)n * sizeof *small), *large = malloc((size_t)n * sizeof *large);
+    int rc = -1;
+    if (t->e && prob && small && large) {
+        double sum = 0.0;
+        for (uint32_t i = 0; i < n; i++) sum += w[i];
+        uint32_t ns = 0, nl = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            prob[i] = w[i] * (double)n / sum;
+            t->e[i].alias = i;
+            if (prob[i] < 1.0) small[ns++] = i;
+            else large[nl++] = i;
+        }
+        while (ns > 0 && nl > 0) {
+            uint32_t s = small[--ns], l = large[nl - 1];
+            t->e[s].alias = l;
+            prob[l] -= 1.0 - prob[s];
+            if (prob[l] < 1.0) {
+                nl--;
+                small[ns++] = l;
+            }
+        }
+        /* columns left over are full up to rounding; their alias is themselves */
+        while (nl > 0) prob[large[--nl]] = 1.0;
+        while (ns > 0) prob[small[--ns]] = 1.0;
+        for (uint32_t i = 0; i < n; i++)
+            t->e[i].keep = prob[i] >= 1.0 ? UINT32_MAX : (uint32_t)(prob[i] * 4294967296.0);
+        rc = 0;
+    }
+    free(prob);
+    free(small);
+    free(large);
+    if (rc) alias_free(t);
+    return rc;
+}
+
+static uint32_t alias_column(const alias_table *t, mtr_rng *rng, uint32_t *coin) {
+    uint32_t i = (uint32_t)mtr_rng_below(rng, t->n);
+    *coin = (uint32_t)(mtr_rng_next(rng) >> 32);
+    return i;
+}
+
+static uint32_t alias_resolve(const alias_table *t, uint32_t column, uint32_t coin) {
+    alias_entry e = t->e[column];
+    return coin < e.keep ? column : e.alias;
+}
+
+static uint32_t alias_draw(const alias_table *t, mtr_rng *rng) {
+    uint32_t coin, column = alias_column(t, rng, &coin);
+    return alias_resolve(t, column, coin);
+}
+
+/* Standard normals in pairs (Marsaglia's polar method: one log per pair, no trigonometry), for the world's
+ * millions of draws; mtr_rng_normal is used where single values are drawn. */
+static void normal_fill(double *x, size_t n, mtr_rng *rng) {
+    for (size_t i = 0; i < n; i += 2) {
+        double u, v, s;
+        do {
+            u = 2.0 * mtr_rng_uniform(rng) - 1.0;
+            v = 2.0 * mtr_rng_uniform(rng) - 1.0;
+            s = u * u + v * v;
+        } while (s >= 1.0 || s == 0.0);
+        double f = sqrt(-2.0 * log(s) / s);
+        x[i] = u * f;
+        if (i + 1 < n) x[i + 1] = v * f;
+    }
+}
+
+/* n floats ~ N(0, sd^2), through a scratch block of doubles. */
+static void normal_fill_float(float *x, size_t n, double sd, mtr_rng *rng) {
+    double buf[256];
+    for (size_t i = 0; i < n; i += 256) {
+        size_t m = n - i < 256 ? n - i : 256;
+        normal_fill(buf, m, rng);
+        for (size_t j = 0; j < m; j++) x[i + j] = (float)(sd * buf[j]);
+    }
+}
+
+/* Weights 1 / (rank + 1)^s with ranks a random permutation of 0..n-1, so that ids say nothing about
+ * popularity. */
+static int zipf_alias(alias_table *t, uint32_t n, double s, mtr_rng *rng) {
+    uint32_t *rank = malloc((size_t)n * sizeof *rank);
+    double *w = malloc((size_t)n * sizeof *w);
+    int rc = -1;
+    if (rank && w) {
+        for (uint32_t i = 0; i < n; i++) rank[i] = i;
+        mtr_rng_shuffle_u32(rng, rank, n);
+        for (uint32_t i = 0; i < n; i++) w[i] = pow((double)rank[i] + 1.0, -s);
+        rc = alias_build(t, w, n);
+    }
+    free(rank);
+    free(w);
+    return rc;
+}
+
+/* Small tables (n <= 64): weights exp(sd * N(0, 1)). */
+static int lognormal_alias(alias_table *t, uint32_t n, double sd, mtr_rng *rng) {
+    double w[64];
+    if (n > 64) return -1;
+    for (uint32_t i = 0; i < n; i++) w[i] = exp(sd * mtr_rng_normal(rng));
+    return alias_build(t, w, n);
+}
+
+/* Poisson(mean) by inversion; the mean is small. */
+static int poisson(double mean, mtr_rng *rng) {
+    double u = mtr_rng_uniform(rng), p = exp(-mean), cdf = p;
+    int k = 0;
+    while (u > cdf && k < 1000) {
+        k++;
+        p *= mean / k;
+        cdf += p;
+    }
+    return k;
+}
+
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* ---------------------------------------------------------------- the world */
+
+/* What a row needs of a user besides the taste vectors, in one record so that it costs one or two cache
+ * misses. */
+typedef struct user_rec {
+    float click_bias;                        /* click propensity */
+    float conv_bias;                         /* conversion propensity, mixed by overlap */
+    float price_slope;                       /* price_weight (1 - PRICE_RELIEF purchase_power) */
+    uint16_t attr[6];                        /* age, gender, city, purchase power, occupation, segment */
+    uint8_t bag_len[2];                      /* sizes of recent_categories, recent_brands */
+    uint32_t bag[2][MTR_CCP_MAX_BAG];        /* their ids */
+} user_rec;
+
+typedef struct item_rec {
+    float click_static;   /* category + brand attractiveness + freshness - PRICE_CLICK price */
+    float conv_static;    /* category + brand appeal (mixed) + SHOP_QUALITY shop quality */
+    float price;          /* log price, roughly N(0, 1) */
+    uint32_t category;    /* the brand's category */
+    uint32_t brand;       /* Zipf over brands */
+    uint32_t shop;        /* Zipf over shops */
+    uint8_t price_bucket; /* 0..9: price in half-unit steps from -2.5 */
+    uint8_t age;          /* 0..5, newest first */
+    uint8_t seller_level; /* the shop's level */
+} item_rec;
+
+typedef struct ccp_world {
+    int dim;                    /* d */
+    int candidates;             /* K */
+    double exposure_strength;   /* softmax weight of the click affinity among candidates */
+    uint32_t n_users, n_items, n_categories, n_brands, n_shops;
+
+    /* catalogue (CCP_STREAM_CATALOGUE) */
+    float *segment_click;       /* (N_SEGMENT, d) taste centroids in click space */
+    float *segment_conv;        /* (N_SEGMENT, d) independent part of the conversion centroids */
+    alias_table segment_of[N_AGE * N_GENDER]; /* segment given (age, gender) */
+    alias_table age, gender, city, occupation;
+    double occupation_wealth[N_OCCUPATION];
+    float *category_click;      /* (categories, d) */
+    float *category_conv;       /* (categories, d) independent part */
+    float *category_attract;    /* (categories) click attractiveness */
+    float *category_appeal;     /* (categories) conversion appeal, mixed */
+    float *category_price;      /* (categories) log-price level */
+    alias_table category_pop;   /* which category a brand is in; recent-category candidates */
+    uint32_t *brand_category;   /* (brands) */
+    float *brand_click;         /* (brands, d) */
+    float *brand_conv;          /* (brands, d) independent part */
+    float *brand_attract;       /* (brands) */
+    float *brand_appeal;        /* (brands) mixed */
+    float *brand_price;         /* (brands) log-price premium */
+    alias_table brand_pop;      /* which brand an item has; recent-brand candidates */
+    float *shop_quality;        /* (shops) hidden, N(0, 1) */
+    uint8_t *shop_level;        /* (shops) seller level 0..4, a noisy view of the quality */
+    alias_table shop_pop;       /* which shop sells an item */
+    alias_table context[N_CONTEXT];  /* how often each level of each context field occurs */
+    float *context_click[N_CONTEXT]; /* (levels) click effects; for position the position curve */
+    float *context_conv[N_CONTEXT];  /* (levels) conversion effects, mixed; 0 for position */
+
+    /* users (CCP_STREAM_USERS) and items (CCP_STREAM_ITEMS) */
+    float *user_vec;            /* (users, 2d): u_c click_affinity / sqrt(d), then u_v conv_affinity / sqrt(d) */
+    user_rec *users;            /* (users) */
+    alias_table user_activity;  /* who sees the next impression */
+    float *item_vec;            /* (items, 2d): v_c, then v_v */
+    item_rec *items;            /* (items) */
+    alias_table item_pop;       /* popularity, Zipf over a random permutation */
+} ccp_world;
+
+static void world_free(ccp_world *w) {
+    free(w->segment_click);
+    free(w->segment_conv);
+    for (int i = 0; i < N_AGE * N_GENDER; i++) alias_free(&w->segment_of[i]);
+    alias_free(&w->age);
+    alias_free(&w->gender);
+    alias_free(&w->city);
+    alias_free(&w->occupation);
+    free(w->category_click);
+    free(w->category_conv);
+    free(w->category_attract);
+    free(w->category_appeal);
+    free(w->category_price);
+    alias_free(&w->category_pop);
+    free(w->brand_category);
+    free(w->brand_click);
+    free(w->brand_conv);
+    free(w->brand_attract);
+    free(w->brand_appeal);
+    free(w->brand_price);
+    alias_free(&w->brand_pop);
+    free(w->shop_quality);
+    free(w->shop_level);
+    alias_free(&w->shop_pop);
+    for (int c = 0; c < N_CONTEXT; c++) {
+        alias_free(&w->context[c]);
+        free(w->context_click[c]);
+        free(w->context_conv[c]);
+    }
+    free(w->user_vec);
+    free(w->users);
+    alias_free(&w->user_activity);
+    free(w->item_vec);
+    free(w->items);
+    alias_free(&w->item_pop);
+    memset(w, 0, sizeof *w);
+}
+
+/* n * size zeroed bytes (64-byte aligned: a d = 8 pair of taste vectors is one cache line), or NULL with
+ * *failed set, so a run of allocations is checked once. Sizes are bounded by mtr_ccp_config_check. */
+static void *alloc_array(size_t n, size_t size, int *failed) {
+    void *p = NULL;
+    size_t bytes = n * size;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
+        *failed = 1;
+        return NULL;
+    }
+    memset(p, 0, bytes);
+    return p;
+}
+
+static double dotf(const float *a, const float *b, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return (double)s;
+}
+
+static int clamp_int(double x, int lo, int hi) {
+    if (!(x >= lo)) return lo;
+    if (x > hi) return hi;
+    return (int)x;
+}
+
+static int build_catalogue(ccp_world *w, const mtr_ccp_config *cfg) {
+    mtr_rng rng;
+    mtr_rng_seed(&rng, mtr_seed_mix(cfg->seed, CCP_STREAM_CATALOGUE));
+    size_t d = (size_t)w->dim, C = w->n_categories, B = w->n_brands, S = w->n_shops;
+    int failed = 0;
+    w->segment_click = alloc_array(N_SEGMENT * d, sizeof(float), &failed);
+    w->segment_conv = alloc_array(N_SEGMENT * d, sizeof(float), &failed);
+    w->category_click = alloc_array(C * d, sizeof(float), &failed);
+    w->category_conv = alloc_array(C * d, sizeof(float), &failed);
+    w->category_attract = alloc_array(C, sizeof(float), &failed);
+    w->category_appeal = alloc_array(C, sizeof(float), &failed);
+    w->category_price = alloc_array(C, sizeof(float), &failed);
+    w->brand_category = alloc_array(B, sizeof(uint32_t), &failed);
+    w->brand_click = alloc_array(B * d, sizeof(float), &failed);
+    w->brand_conv = alloc_array(B * d, sizeof(float), &failed);
+    w->brand_attract = alloc_array(B, sizeof(float), &failed);
+    w->brand_appeal = alloc_array(B, sizeof(float), &failed);
+    w->brand_price = alloc_array(B, sizeof(float), &failed);
+    w->shop_quality = alloc_array(S, sizeof(float), &failed);
+    w->shop_level = alloc_array(S, sizeof(uint8_t), &failed);
+    for (int c = 0; c < N_CONTEXT; c++) {
+        w->context_click[c] = alloc_array((size_t)context_levels[c], sizeof(float), &failed);
+        w->context_conv[c] = alloc_array((size_t)context_levels[c], sizeof(float), &failed);
+    }
+    if (failed) return -1;
+    double so = sqrt(cfg->overlap), sn = sqrt(1.0 - cfg->overlap);
+
+    /* users' attribute tables */
+    if (alias_build(&w->age, age_share, N_AGE) || alias_build(&w->gender, gender_share, N_GENDER)) return -1;
+    double city_w[N_CITY];
+    for (int i = 0; i < N_CITY; i++) city_w[i] = pow(i + 1.0, -CITY_ZIPF);
+    if (alias_build(&w->city, city_w, N_CITY)) return -1;
+    if (lognormal_alias(&w->occupation, N_OCCUPATION, OCCUPATION_SHARE_SD, &rng)) return -1;
+    for (int i = 0; i < N_OCCUPATION; i++) w->occupation_wealth[i] = OCCUPATION_WEALTH_SD * mtr_rng_normal(&rng);
+    for (int i = 0; i < N_AGE * N_GENDER; i++)
+        if (lognormal_alias(&w->segment_of[i], N_SEGMENT, SEGMENT_SKEW, &rng)) return -1;
+    normal_fill_float(w->segment_click, N_SEGMENT * d, 1.0, &rng);
+    normal_fill_float(w->segment_conv, N_SEGMENT * d, 1.0, &rng);
+
+    /* categories */
+    normal_fill_float(w->category_click, C * d, 1.0, &rng);
+    normal_fill_float(w->category_conv, C * d, 1.0, &rng);
+    normal_fill_float(w->category_attract, C, ATTRACT_SD, &rng);
+    normal_fill_float(w->category_appeal, C, ATTRACT_SD, &rng);
+    for (size_t i = 0; i < C; i++)
+        w->category_appeal[i] = (float)(so * w->category_attract[i] + sn * w->category_appeal[i]);
+    normal_fill_float(w->category_price, C, PRICE_CATEGORY_SD, &rng);
+    if (zipf_alias(&w->category_pop, (uint32_t)C, CATEGORY_ZIPF, &rng)) return -1;
+
+    /* brands */
+    for (size_t b = 0; b < B; b++) w->brand_category[b] = alias_draw(&w->category_pop, &rng);
+    normal_fill_float(w->brand_click, B * d, 1.0, &rng);
+    normal_fill_float(w->brand_conv, B * d, 1.0, &rng);
+    normal_fill_float(w->brand_attract, B, ATTRACT_SD, &rng);
+    normal_fill_float(w->brand_appeal, B, ATTRACT_SD, &rng);
+    for (size_t i = 0; i < B; i++)
+        w->brand_appeal[i] = (float)(so * w->brand_attract[i] + sn * w->brand_appeal[i]);
+    normal_fill_float(w->brand_price, B, PRICE_BRAND_SD, &rng);
+    if (zipf_alias(&w->brand_pop, (uint32_t)B, BRAND_ZIPF, &rng)) return -1;
+
+    /* shops */
+    for (size_t s = 0; s < S; s++) {
+        double q[2];
+        normal_fill(q, 2, &rng);
+        w->shop_quality[s] = (float)q[0];
+        w->shop_level[s] = (uint8_t)clamp_int(floor(2.5 + q[0] + SELLER_NOISE_SD * q[1]), 0, N_SELLER_LEVEL - 1);
+    }
+    if (zipf_alias(&w->shop_pop, (uint32_t)S, SHOP_ZIPF, &rng)) return -1;
+
+    /* context: position and hour have fixed shapes, the other fields random shares */
+    for (int c = 0; c < N_CONTEXT; c++) {
+        int L = context_levels[c];
+        double share[64];
+        for (int l = 0; l < L; l++) {
+            if (c == 0) share[l] = pow(POSITION_DECAY, l);
+            else if (c == 1) share[l] = 1.0 + 0.8 * cos(6.283185307179586 * (l - 21) / 24.0); /* peak at 21h */
+            else share[l] = exp(CONTEXT_SHARE_SD * mtr_rng_normal(&rng));
+        }
+        if (alias_build(&w->context[c], share, (uint32_t)L)) return -1;
+        for (int l = 0; l < L; l++) {
+            double e[2];
+            normal_fill(e, 2, &rng);
+            if (c == 0) {
+                /* position only moves clicks: it decides whether the item is looked at, not whether it is
+                 * bought once clicked (its two draws are still taken, so the stream does not depend on it) */
+                w->context_click[c][l] = (float)(-cfg->position_weight * log1p((double)l));
+                w->context_conv[c][l] = 0.0f;
+            } else {
+                w->context_click[c][l] = (float)(CONTEXT_EFFECT_SD * e[0]);
+                w->context_conv[c][l] = (float)(CONTEXT_EFFECT_SD * (so * e[0] + sn * e[1]));
+            }
+        }
+    }
+    return 0;
+}
+
+/* One id for a bag: BAG_CANDIDATES popular categories (or brands), one picked by softmax of
+ * BAG_STRENGTH <taste, its taste vector> / sqrt(d). A brand's taste vector is its category's and its own,
+ * weighted as in an item's. */
+static uint32_t bag_pick(const ccp_world *w, const alias_table *pop, const float *taste, int is_brand,
+                         mtr_rng *rng) {
+    uint32_t cand[BAG_CANDIDATES];
+    double s[BAG_CANDIDATES], smax = -HUGE_VAL;
+    size_t d = (size_t)w->dim;
+    double scale = BAG_STRENGTH / sqrt((double)w->dim);
+    for (int k = 0; k < BAG_CANDIDATES; k++) {
+        uint32_t id = cand[k] = alias_draw(pop, rng);
+        if (is_brand) {
+            const float *category = w->category_click + (size_t)w->brand_category[id] * d;
+            s[k] = sqrt(TASTE_CATEGORY) * dotf(taste, category, w->dim) +
+                   sqrt(TASTE_BRAND) * dotf(taste, w->brand_click + (size_t)id * d, w->dim);
+        }
+        else
+            s[k] = dotf(taste, w->category_click + (size_t)id * d, w->dim);
+        s[k] *= scale;
+        if (s[k] > smax) smax = s[k];
+    }
+    double total = 0.0;
+    for (int k = 0; k < BAG_CANDIDATES; k++) total += (s[k] = exp(s[k] - smax));
+    double u = mtr_rng_uniform(rng) * total;
+    for (int k = 0; k < BAG_CANDIDATES - 1; k++) {
+        if (u < s[k]) return cand[k];
+        u -= s[k];
+    }
+    return cand[BAG_CANDIDATES - 1];
+}
+
+static int build_users(ccp_world *w, const mtr_ccp_config *cfg) {
+    mtr_rng rng;
+    mtr_rng_seed(&rng, mtr_seed_mix(cfg->seed, CCP_STREAM_USERS));
+    size_t d = (size_t)w->dim, U = w->n_users;
+    int failed = 0;
+    w->user_vec = alloc_array(U * 2 * d, sizeof(float), &failed);
+    w->users = alloc_array(U, sizeof(user_rec), &failed);
+    double *activity = alloc_array(U, sizeof(double), &failed);
+    double *z = alloc_array(2 * d + 4, sizeof(double), &failed); /* one user's normal draws */
+    float *taste = alloc_array(d, sizeof(float), &failed);
+    if (failed) {
+        free(activity);
+        free(z);
+        free(taste);
+        return -1;
+    }
+    double so = sqrt(cfg->overlap), sn = sqrt(1.0 - cfg->overlap);
+    double click_scale = cfg->click_affinity / sqrt((double)d), conv_scale = cfg->conv_affinity / sqrt((double)d);
+    double seg = sqrt(SEGMENT_SHARE), own = sqrt(1.0 - SEGMENT_SHARE);
+    for (size_t u = 0; u < U; u++) {
+        user_rec *r = &w->users[u];
+        int age = (int)alias_draw(&w->age, &rng), gender = (int)alias_draw(&w->gender, &rng);
+        int city = (int)alias_draw(&w->city, &rng), occupation = (int)alias_draw(&w->occupation, &rng);
+        int segment = (int)alias_draw(&w->segment_of[age * N_GENDER + gender], &rng);
+        /* z: click taste noise (d), conversion taste noise (d), wealth, two biases, activity */
+        normal_fill(z, 2 * d + 4, &rng);
+        double wealth =
+            z[2 * d] + age_wealth[age] + CITY_WEALTH * exp(-city / 30.0) + w->occupation_wealth[occupation];
+        int power = clamp_int(floor(wealth + 2.5), 0, N_PURCHASE_POWER - 1);
+        double bias_click = USER_BIAS_SD * z[2 * d + 1], bias_conv = USER_BIAS_SD * z[2 * d + 2];
+        activity[u] = exp(ACTIVITY_SD * z[2 * d + 3]);
+        float *uc = w->user_vec + u * 2 * d, *uv = uc + d;
+        for (size_t k = 0; k < d; k++) {
+            double click = seg * w->segment_click[(size_t)segment * d + k] + own * z[k];
+            double conv = seg * w->segment_conv[(size_t)segment * d + k] + own * z[d + k];
+            taste[k] = (float)click;
+            uc[k] = (float)(click_scale * click);
+            uv[k] = (float)(conv_scale * (so * click + sn * conv));
+        }
+        r->attr[0] = (uint16_t)age;
+        r->attr[1] = (uint16_t)gender;
+        r->attr[2] = (uint16_t)city;
+        r->attr[3] = (uint16_t)power;
+        r->attr[4] = (uint16_t)occupation;
+        r->attr[5] = (uint16_t)segment;
+        r->click_bias = (float)bias_click;
+        r->conv_bias = (float)(so * bias_click + sn * bias_conv);
+        r->price_slope = (float)(cfg->price_weight * (1.0 - PRICE_RELIEF * power));
+        /* bags: what the user recently looked at, drawn towards the user's click taste, distinct ids */
+        for (int b = 0; b < 2; b++) {
+            int want = poisson(BAG_MEAN, &rng), n = 0;
+            if (want > MTR_CCP_MAX_BAG) want = MTR_CCP_MAX_BAG;
+            for (int slot = 0; slot < want; slot++)
+                for (int t = 0; t < BAG_TRIES; t++) {
+                    uint32_t id = bag_pick(w, b ? &w->brand_pop : &w->category_pop, taste, b, &rng);
+                    int dup = 0;
+                    for (int j = 0; j < n; j++) dup |= r->bag[b][j] == id;
+                    if (!dup) {
+                        r->bag[b][n++] = id;
+                        break;
+                    }
+                }
+            r->bag_len[b] = (uint8_t)n;
+        }
+    }
+    int rc = alias_build(&w->user_activity, activity, (uint32_t)U);
+    free(activity);
+    free(z);
+    free(taste);
+    return rc;
+}
+
+static int build_items(ccp_world *w, const mtr_ccp_config *cfg) {
+    mtr_rng rng;
+    mtr_rng_seed(&rng, mtr_seed_mix(cfg->seed, CCP_STREAM_ITEMS));
+    size_t d = (size_t)w->dim, I = w->n_items;
+    int failed = 0;
+    w->item_vec = alloc_array(I * 2 * d, sizeof(float), &failed);
+    w->items = alloc_array(I, sizeof(item_rec), &failed);
+    double *z = alloc_array(2 * d + 1, sizeof(double), &failed); /* one item's normal draws */
+    if (failed) {
+        free(z);
+        return -1;
+    }
+    double so = sqrt(cfg->overlap), sn = sqrt(1.0 - cfg->overlap);
+    double tc = sqrt(TASTE_CATEGORY), tb = sqrt(TASTE_BRAND), ti = sqrt(TASTE_ITEM);
+    for (size_t i = 0; i < I; i++) {
+        item_rec *r = &w->items[i];
+        uint32_t brand = alias_draw(&w->brand_pop, &rng), shop = alias_draw(&w->shop_pop, &rng);
+        uint32_t cat = w->brand_category[brand];
+        int age = (int)mtr_rng_below(&rng, N_ITEM_AGE);
+        /* z: click taste noise (d), conversion taste noise (d), price noise */
+        normal_fill(z, 2 * d + 1, &rng);
+        double price = w->category_price[cat] + w->brand_price[brand] + PRICE_ITEM_SD * z[2 * d];
+        float *vc = w->item_vec + i * 2 * d, *vv = vc + d;
+        size_t ck = (size_t)cat * d, bk = (size_t)brand * d;
+        for (size_t k = 0; k < d; k++) {
+            double click = tc * w->category_click[ck + k] + tb * w->brand_click[bk + k] + ti * z[k];
+            double conv = tc * w->category_conv[ck + k] + tb * w->brand_conv[bk + k] + ti * z[d + k];
+            vc[k] = (float)click;
+            vv[k] = (float)(so * click + sn * conv);
+        }
+        r->category = cat;
+        r->brand = brand;
+        r->shop = shop;
+        r->age = (uint8_t)age;
+        r->seller_level = w->shop_level[shop];
+        r->price = (float)price;
+        r->price_bucket = (uint8_t)clamp_int(floor((price + 2.5) * 2.0), 0, N_PRICE - 1);
+        r->click_static = (float)(w->category_attract[cat] + w->brand_attract[brand] +
+                                  FRESHNESS * (1.0 - age / (N_ITEM_AGE - 1.0)) - PRICE_CLICK * price);
+        r->conv_static =
+            (float)(w->category_appeal[cat] + w->brand_appeal[brand] + SHOP_QUALITY * w->shop_quality[shop]);
+    }
+    free(z);
+    return zipf_alias(&w->item_pop, (uint32_t)I, cfg->item_zipf, &rng);
+}
+
+static int world_build(ccp_world *w, const mtr_ccp_config *cfg, mtr_error *err) {
+    memset(w, 0, sizeof *w);
+    w->dim = cfg->dim;
+    w->candidates = cfg->candidates;
+    w->exposure_strength = cfg->exposure_strength;
+    w->n_users = (uint32_t)cfg->n_users;
+    w->n_items = (uint32_t)cfg->n_items;
+    w->n_categories = (uint32_t)cfg->n_categories;
+    w->n_brands = (uint32_t)cfg->n_brands;
+    w->n_shops = (uint32_t)cfg->n_shops;
+    if (build_catalogue(w, cfg) != 0 || build_users(w, cfg) != 0 || build_items(w, cfg) != 0) {
+        world_free(w);
+        return mtr_fail(err, "ccp simulator: out of memory building the world (%d users, %d items, dim %d)",
+                        cfg->n_users, cfg->n_items, cfg->dim);
+    }
+    return 0;
+}
+
+/* The click taste of user u (d floats), followed by its conversion taste (d floats); likewise for items. */
+static const float *user_taste(const ccp_world *w, uint32_t u) {
+    return w->user_vec + (size_t)u * 2 * (size_t)w->dim;
+}
+
+static const float *item_taste(const ccp_world *w, uint32_t i) {
+    return w->item_vec + (size_t)i * 2 * (size_t)w->dim;
+}
+
+/* ---------------------------------------------------------------- impressions */
+
+/* One impression, drawn from its own random stream (seeded from the stream's seed and the row number, so
+ * rows do not depend on each other and can be drawn in blocks with the memory loads overlapped). */
+typedef struct impression {
+    mtr_rng rng;                 /* the row's stream, continued by the click and purchase draws */
+    uint32_t user, item;         /* who saw what */
+    uint32_t context[N_CONTEXT]; /* where: one level per context field */
+    double zc, zv;               /* click and conversion logits without their intercepts */
+} impression;
+
+#define BLOCK 64 /* impressions drawn together: enough independent cache misses in flight */
+
+/* Scratch for draw_block, sized once per run. */
+typedef struct block_scratch {
+    uint32_t user_coin[BLOCK]; /* the coin of each row's user draw */
+    uint32_t *cand;      /* (BLOCK, K) alias columns, then the candidate items */
+    uint32_t *coin;      /* (BLOCK, K) their coins */
+    double *affinity;    /* (BLOCK) the chosen item's click affinity */
+} block_scratch;
+
+static int scratch_init(block_scratch *s, int K) {
+    s->cand = malloc((size_t)BLOCK * (size_t)K * sizeof *s->cand);
+    s->coin = malloc((size_t)BLOCK * (size_t)K * sizeof *s->coin);
+    s->affinity = malloc(BLOCK * sizeof *s->affinity);
+    return s->cand && s->coin && s->affinity ? 0 : -1;
+}
+
+static void scratch_free(block_scratch *s) {
+    free(s->cand);
+    free(s->coin);
+    free(s->affinity);
+}
+
+/* Impressions first .. first + n - 1 (n <= BLOCK) of the stream seeded `stream_seed`. Each row's draws, in
+ * order: the user (column, coin), K candidate items (column, coin each), one uniform to pick among them
+ * when K > 1, then each context field (column, coin). The feed shows one of K popularity-drawn candidates,
+ * picked with probability proportional to exp(exposure_strength * click affinity). The work is done in
+ * passes over the block so that the random loads of one pass are prefetched by the previous one. */
+static void draw_block(const ccp_world *w, uint64_t stream_seed, uint64_t first, int n, impression *imp,
+                       block_scratch *s) {
+    size_t d = (size_t)w->dim;
+    int K = w->candidates;
+    for (int b = 0; b < n; b++) {
+        mtr_rng *rng = &imp[b].rng;
+        mtr_rng_seed(rng, mtr_seed_mix(stream_seed, first + (uint64_t)b));
+        imp[b].user = alias_column(&w->user_activity, rng, &s->user_coin[b]);
+        PREFETCH(&w->user_activity.e[imp[b].user]);
+        for (int k = 0; k < K; k++) {
+            uint32_t c = alias_column(&w->item_pop, rng, &s->coin[b * K + k]);
+            s->cand[b * K + k] = c;
+            PREFETCH(&w->item_pop.e[c]);
+        }
+    }
+    for (int b = 0; b < n; b++) {
+        uint32_t u = imp[b].user = alias_resolve(&w->user_activity, imp[b].user, s->user_coin[b]);
+        PREFETCH(user_taste(w, u));
+        PREFETCH(&w->users[u]);
+        for (int k = 0; k < K; k++) {
+            uint32_t i = s->cand[b * K + k] = alias_resolve(&w->item_pop, s->cand[b * K + k], s->coin[b * K + k]);
+            PREFETCH(item_taste(w, i));
+        }
+    }
+    for (int b = 0; b < n; b++) {
+        const float *uc = user_taste(w, imp[b].user);
+        const uint32_t *cand = s->cand + b * K;
+        double score[256], smax = -HUGE_VAL;
+        for (int k = 0; k < K; k++) {
+            score[k] = dotf(uc, item_taste(w, cand[k]), w->dim);
+            if (score[k] > smax) smax = score[k];
+        }
+        int pick = 0;
+        if (K > 1) {
+            double e[256], total = 0.0;
+            for (int k = 0; k < K; k++) total += (e[k] = exp(w->exposure_strength * (score[k] - smax)));
+            double x = mtr_rng_uniform(&imp[b].rng) * total;
+            pick = K - 1;
+            for (int k = 0; k < K - 1; k++) {
+                if (x < e[k]) {
+                    pick = k;
+                    break;
+                }
+                x -= e[k];
+            }
+        }
+        imp[b].item = cand[pick];
+        s->affinity[b] = score[pick];
+        PREFETCH(&w->items[cand[pick]]);
+        PREFETCH(item_taste(w, cand[pick]) + d);
+    }
+    for (int b = 0; b < n; b++) {
+        impression *m = &imp[b];
+        const user_rec *ur = &w->users[m->user];
+        const item_rec *ir = &w->items[m->item];
+        double zc = s->affinity[b] + ur->click_bias + ir->click_static;
+        double zv = dotf(user_taste(w, m->user) + d, item_taste(w, m->item) + d, w->dim) +
+                    ur->conv_bias + ir->conv_static - (double)ur->price_slope * ir->price;
+        for (int c = 0; c < N_CONTEXT; c++) {
+            uint32_t l = alias_draw(&w->context[c], &m->rng);
+            m->context[c] = l;
+            zc += w->context_click[c][l];
+            zv += w->context_conv[c][l];
+        }
+        m->zc = zc;
+        m->zv = zv;
+    }
+}
+
+/* ---------------------------------------------------------------- calibration */
+
+static double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
+
+/* Solve sum_i wt_i sigmoid(b + z_i) / sum_i wt_i = target for b (wt NULL = all 1): Newton steps kept
+ * inside a shrinking bracket, bisection when a step would leave it. The left side increases with b. */
+static int solve_intercept(const double *z, const double *wt, size_t n, double target, double *out) {
+    double lo = -INTERCEPT_RANGE, hi = INTERCEPT_RANGE, b = log(target / (1.0 - target));
+    double wsum = 0.0;
+    for (size_t i = 0; i < n; i++) wsum += wt ? wt[i] : 1.0;
+    if (!(wsum > 0.0)) return -1;
+    for (int iter = 0; iter < 200; iter++) {
+        double f = 0.0, df = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double p = sigmoid(b + z[i]), wi = wt ? wt[i] : 1.0;
+            f += wi * p;
+            df += wi * p * (1.0 - p);
+        }
+        f = f / wsum - target;
+        df /= wsum;
+        if (fabs(f) <= 1e-12 * target) break;
+        if (f > 0) hi = b;
+        else lo = b;
+        if (hi - lo < 1e-12) break;
+        double next = df > 0 ? b - f / df : 0.5 * (lo + hi);
+        b = next > lo && next < hi ? next : 0.5 * (lo + hi);
+    }
+    if (b <= -INTERCEPT_RANGE + 1e-6 || b >= INTERCEPT_RANGE - 1e-6) return -1;
+    *out = b;
+    return 0;
+}
+
+/* a0 so that the mean pCTR over the calibration sample is cfg->ctr; then b0 so that the pCTR-weighted
+ * mean pCVR (the expected CVR among clicks) is cfg->cvr. */
+static int calibrate(const ccp_world *w, const mtr_ccp_config *cfg, block_scratch *s, impression *imp, double *a0,
+                     double *b0, mtr_error *err) {
+    size_t n = (size_t)cfg->calibration_rows;
+    double *zc = malloc(n * sizeof *zc), *zv = malloc(n * sizeof *zv), *pc = malloc(n * sizeof *pc);
+    int rc = -1;
+    if (!zc || !zv || !pc) {
+        mtr_fail(err, "ccp simulator: out of memory for %zu calibration impressions", n);
+        goto out;
+    }
+    uint64_t seed = mtr_seed_mix(cfg->seed, CCP_STREAM_CALIBRATION);
+    for (size_t i = 0; i < n; i += BLOCK) {
+        int m = n - i < BLOCK ? (int)(n - i) : BLOCK;
+        draw_block(w, seed, i, m, imp, s);
+        for (int b = 0; b < m; b++) {
+            zc[i + (size_t)b] = imp[b].zc;
+            zv[i + (size_t)b] = imp[b].zv;
+        }
+    }
+    if (solve_intercept(zc, NULL, n, cfg->ctr, a0) != 0) {
+        mtr_fail(err, "ccp simulator: no click intercept in [-%g, %g] gives a mean CTR of %g", INTERCEPT_RANGE,
+                 INTERCEPT_RANGE, cfg->ctr);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) pc[i] = sigmoid(*a0 + zc[i]);
+    if (solve_intercept(zv, pc, n, cfg->cvr, b0) != 0) {
+        mtr_fail(err, "ccp simulator: no conversion intercept in [-%g, %g] gives a mean CVR among clicks of %g",
+                 INTERCEPT_RANGE, INTERCEPT_RANGE, cfg->cvr);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(zc);
+    free(zv);
+    free(pc);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the row stream */
+
+static void fill_row(const ccp_world *w, const impression *imp, mtr_ccp_row *row) {
+    const user_rec *ur = &w->users[imp->user];
+    const item_rec *ir = &w->items[imp->item];
+    uint32_t *ids = row->ids, n = 0;
+    int f = 0;
+    row->id_start[f++] = n;
+    ids[n++] = imp->user;
+    for (int a = 0; a < 6; a++) {
+        row->id_start[f++] = n;
+        ids[n++] = ur->attr[a];
+    }
+    for (int b = 0; b < 2; b++) {
+        row->id_start[f++] = n;
+        for (int j = 0; j < ur->bag_len[b]; j++) ids[n++] = ur->bag[b][j];
+    }
+    uint32_t item_fields[7] = {imp->item,        ir->category,     ir->brand, ir->shop,
+                               ir->price_bucket, ir->seller_level, ir->age};
+    for (int a = 0; a < 7; a++) {
+        row->id_start[f++] = n;
+        ids[n++] = item_fields[a];
+    }
+    for (int c = 0; c < N_CONTEXT; c++) {
+        row->id_start[f++] = n;
+        ids[n++] = imp->context[c];
+    }
+    row->id_start[f] = n;
+}
+
+/* Running means and co-moment (Welford), stable over 10^8 rows. */
+typedef struct moments {
+    double n;        /* pairs seen */
+    double mx, my;   /* running means */
+    double sxx, syy; /* sums of squared deviations */
+    double sxy;      /* sum of products of deviations */
+} moments;
+
+static void moments_add(moments *m, double x, double y) {
+    m->n += 1.0;
+    double dx = x - m->mx, dy = y - m->my;
+    m->mx += dx / m->n;
+    m->my += dy / m->n;
+    m->sxx += dx * (x - m->mx);
+    m->syy += dy * (y - m->my);
+    m->sxy += dx * (y - m->my);
+}
+
+int mtr_gen_ccp(const mtr_ccp_config *cfg, mtr_ccp_row_fn fn, void *user, mtr_ccp_summary *summary,
+                mtr_error *err) {
+    const char *problem = mtr_ccp_config_check(cfg);
+    if (problem) return mtr_fail(err, "ccp simulator: %s", problem);
+    ccp_world w;
+    if (world_build(&w, cfg, err) != 0) return -1;
+    block_scratch s;
+    impression *imp = malloc(BLOCK * sizeof *imp);
+    if (scratch_init(&s, cfg->candidates) != 0 || !imp) {
+        scratch_free(&s);
+        free(imp);
+        world_free(&w);
+        return mtr_fail(err, "ccp simulator: out of memory");
+    }
+    double a0 = 0.0, b0 = 0.0;
+    int rc = calibrate(&w, cfg, &s, imp, &a0, &b0, err);
+    uint64_t stream_seed = mtr_seed_mix(mtr_seed_mix(cfg->seed, CCP_STREAM_ROWS), cfg->stream);
+    uint64_t clicks = 0, purchases = 0, cf = 0;
+    double sum_pctr = 0.0, sum_pcvr = 0.0, sum_pcvr_clicked = 0.0;
+    moments m = {0};
+    mtr_ccp_row row;
+    for (uint64_t r0 = 0; rc == 0 && r0 < cfg->rows; r0 += BLOCK) {
+        int nb = cfg->rows - r0 < BLOCK ? (int)(cfg->rows - r0) : BLOCK;
+        draw_block(&w, stream_seed, r0, nb, imp, &s);
+        for (int b = 0; b < nb; b++) {
+            impression *im = &imp[b];
+            double zc = a0 + im->zc, zv = b0 + im->zv;
+            float pctr = (float)sigmoid(zc), pcvr = (float)sigmoid(zv);
+            int click = mtr_rng_uniform(&im->rng) < (double)pctr;
+            int cf_purchase = mtr_rng_uniform(&im->rng) < (double)pcvr;
+            int purchase = click && cf_purchase;
+            clicks += (uint64_t)click;
+            purchases += (uint64_t)purchase;
+            cf += (uint64_t)cf_purchase;
+            sum_pctr += pctr;
+            sum_pcvr += pcvr;
+            if (click) sum_pcvr_clicked += pcvr;
+            moments_add(&m, zc, zv);
+            if (!fn) continue;
+            row.index = r0 + (uint64_t)b;
+            fill_row(&w, im, &row);
+            row.labels[0] = (float)click;
+            row.labels[1] = (float)purchase;
+            row.aux[0] = pctr;
+            row.aux[1] = pcvr;
+            row.aux[2] = (float)cf_purchase;
+            row.click_logit = zc;
+            row.conv_logit = zv;
+            if (fn(&row, user) != 0) {
+                rc = mtr_fail(err, "ccp simulator: stopped by the row callback at row %llu",
+                              (unsigned long long)row.index);
+                break;
+            }
+        }
+    }
+    scratch_free(&s);
+    free(imp);
+    world_free(&w);
+    if (rc == 0 && summary) {
+        double n = (double)cfg->rows;
+        memset(summary, 0, sizeof *summary);
+        summary->rows = cfg->rows;
+        summary->clicks = clicks;
+        summary->purchases = purchases;
+        summary->cf_purchases = cf;
+        summary->ctr = (double)clicks / n;
+        summary->cvr = clicks ? (double)purchases / (double)clicks : NAN;
+        summary->ctcvr = (double)purchases / n;
+        summary->cf_rate = (double)cf / n;
+        summary->mean_pctr = sum_pctr / n;
+        summary->mean_pcvr = sum_pcvr / n;
+        summary->mean_pcvr_clicked = clicks ? sum_pcvr_clicked / (double)clicks : NAN;
+        summary->logit_correlation = m.sxx > 0 && m.syy > 0 ? m.sxy / sqrt(m.sxx * m.syy) : NAN;
+        summary->click_intercept = a0;
+        summary->conv_intercept = b0;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- CSV and spec */
+
+static char *put_u32(char *p, uint32_t v) {
+    char tmp[10];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
+/* v * 10^k for 0 <= k, with exact powers up to 10^22. */
+static double times_pow10(double v, int k) {
+    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    while (k > 22) {
+        v *= 1e22;
+        k -= 22;
+    }
+    return v * p10[k];
+}
+
+/* A probability in [0, 1] with 9 significant digits (enough for a float to read back exactly): fixed
+ * notation down to 1e-4 ("0.0401234567"), scientific below ("1.23456789e-07"), trailing zeros dropped.
+ * Much faster than printf, which matters at 10^8 rows. */
+static char *put_prob(char *p, float value) {
+    double v = value;
+    if (!(v > 0.0)) {
+        *p++ = '0';
+        return p;
+    }
+    if (v >= 1.0) {
+        *p++ = '1';
+        return p;
+    }
+    int e = (int)floor(log10(v)); /* v in [10^e, 10^(e+1)); log10 may be off by one near a power of 10 */
+    uint64_t m = 0;
+    for (int tries = 0; tries < 4; tries++) {
+        m = (uint64_t)llround(times_pow10(v, 8 - e));
+        if (m >= 1000000000u) e++;
+        else if (m < 100000000u) e--;
+        else break;
+    }
+    char digits[9];
+    for (int i = 8; i >= 0; i--) {
+        digits[i] = (char)('0' + m % 10);
+        m /= 10;
+    }
+    int nd = 9;
+    while (nd > 1 && digits[nd - 1] == '0') nd--;
+    if (e >= -4) {
+        *p++ = '0';
+        *p++ = '.';
+        for (int z = -1; z > e; z--) *p++ = '0';
+        memcpy(p, digits, (size_t)nd);
+        return p + nd;
+    }
+    *p++ = digits[0];
+    if (nd > 1) {
+        *p++ = '.';
+        memcpy(p, digits + 1, (size_t)nd - 1);
+        p += nd - 1;
+    }
+    *p++ = 'e';
+    *p++ = '-';
+    int x = -e;
+    if (x < 10) *p++ = '0';
+    return put_u32(p, (uint32_t)x);
+}
+
+size_t mtr_ccp_format_row(const mtr_ccp_row *row, char *buf) {
+    char *p = buf;
+    *p++ = row->labels[0] != 0.0f ? '1' : '0';
+    *p++ = ',';
+    *p++ = row->labels[1] != 0.0f ? '1' : '0';
+    *p++ = ',';
+    p = put_prob(p, row->aux[0]);
+    *p++ = ',';
+    p = put_prob(p, row->aux[1]);
+    *p++ = ',';
+    *p++ = row->aux[2] != 0.0f ? '1' : '0';
+    for (int f = 0; f < MTR_CCP_FIELDS; f++) {
+        *p++ = ',';
+        for (uint32_t j = row->id_start[f]; j < row->id_start[f + 1]; j++) {
+            if (j > row->id_start[f]) *p++ = ';';
+            p = put_u32(p, row->ids[j]);
+        }
+    }
+    *p++ = '\n';
+    return (size_t)(p - buf);
+}
+
+uint32_t mtr_ccp_hash_buckets(uint32_t cardinality) { return cardinality * 2u; }
+
+/* A growing string for the spec text. */
+typedef struct text {
+    char *s;     /* NUL-terminated once anything is added */
+    size_t len;  /* bytes used, without the NUL */
+    size_t cap;  /* bytes allocated */
+    int failed;  /* out of memory: further additions are ignored */
+} text;
+
+static void text_add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void text_add(text *t, const char *fmt, ...) {
+    if (t->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->failed = 1;
+            return;
+        }
+        if (t->s && t->len + (size_t)n < t->cap) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = (t->cap ? t->cap * 2 : 4096) + (size_t)n;
+        char *s = realloc(t->s, cap);
+        if (!s) {
+            t->failed = 1;
+            return;
+        }
+        t->s = s;
+        t->cap = cap;
+    }
+}
+
+char *mtr_ccp_spec_text(const mtr_ccp_config *cfg, mtr_error *err) {
+    const char *problem = mtr_ccp_config_check(cfg);
+    if (problem) {
+        mtr_fail(err, "ccp simulator: %s", problem);
+        return NULL;
+    }
+    text t = {0};
+    text_add(&t, "# Ali-CCP-shaped impressions written by `mtrank gen ccp` (docs/simulator.md):\n");
+    text_add(&t, "# %llu rows, seed %llu, stream %llu, ctr %.15g, cvr %.15g, overlap %.15g,\n",
+             (unsigned long long)cfg->rows, (unsigned long long)cfg->seed, (unsigned long long)cfg->stream,
+             cfg->ctr, cfg->cvr, cfg->overlap);
+    text_add(&t, "# %d users, %d items, dim %d, %d categories, %d brands, %d shops.\n", cfg->n_users,
+             cfg->n_items, cfg->dim, cfg->n_categories, cfg->n_brands, cfg->n_shops);
+    text_add(&t, "# Task purchase is click AND conversion (ESMM's CTCVR label); true_pctr, true_pcvr and\n"
+                 "# cf_purchase (the purchase the user would have made after a click) are ground truth.\n\n");
+    text_add(&t, "[input]\nheader = yes\ndelimiter = \",\"\n");
+    text_add(&t, "missing =                 # nothing is missing: an empty bag is an empty field\n");
+    text_add(&t, "columns = click, purchase, true_pctr, true_pcvr, cf_purchase, \\\n         ");
+    for (int f = 0; f < MTR_CCP_FIELDS; f++)
+        text_add(&t, " %s%s", fields[f].name,
+                 f + 1 == MTR_CCP_FIELDS ? "\n" : (f == 8 || f == 15) ? ", \\\n         " : ",");
+    text_add(&t, "\n[features]\n");
+    text_add(&t, "true_pctr = aux           # ground truth, never an input\n");
+    text_add(&t, "true_pcvr = aux\ncf_purchase = aux\n");
+    for (int f = 0; f < MTR_CCP_FIELDS; f++) {
+        uint32_t card;
+        int max_ids;
+        const char *name = mtr_ccp_field(cfg, f, &card, &max_ids);
+        if (f == CCP_USER_ID || f == CCP_ITEM_ID)
+            text_add(&t, "%s = categorical hash=%u   # %u ids\n", name, mtr_ccp_hash_buckets(card), card);
+        else if (max_ids > 1)
+            text_add(&t, "%s = categorical multi sep=\";\" pool=sum   # 0 to %d of %u ids\n", name, max_ids, card);
+        else
+            text_add(&t, "%s = categorical\n", name);
+    }
+    text_add(&t, "\n[task click]\ncolumn = click\ntype = binary\npositive = 1\nnegative = 0\n");
+    text_add(&t, "\n[task purchase]\ncolumn = purchase\ntype = binary\npositive = 1\nnegative = 0\n");
+    if (t.failed) {
+        free(t.s);
+        mtr_fail(err, "ccp simulator: out of memory writing the spec");
+        return NULL;
+    }
+    return t.s;
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* gzip output is a series of gzip members, one per CHUNK bytes of CSV, compressed at level 1 by a pool of
+ * worker threads while the calling thread generates and formats rows, and written in order. gzip, zcat
+ * and zlib's gzread read concatenated members as one stream. Chunk boundaries depend only on the bytes,
+ * so the file is the same for any number of threads. (One gzopen stream was the bottleneck: level 1
+ * deflates these rows at about 45 MB/s on one core, half the speed of generating them.) */
+#define CHUNK (2u << 20)
+
+/* A slot goes FREE -> FILLING (the generating thread) -> FILLED -> BUSY (a worker) -> DONE -> written -> FREE. */
+enum { SLOT_FREE, SLOT_FILLING, SLOT_FILLED, SLOT_BUSY, SLOT_DONE };
+
+typedef struct chunk_slot {
+    char *in;           /* (CHUNK) formatted CSV */
+    size_t in_len;      /* bytes in `in` */
+    unsigned char *out; /* (out_cap) the gzip member */
+    size_t out_len;     /* bytes in `out` */
+    size_t out_cap;     /* deflateBound of a full chunk */
+    uint64_t seq;       /* order in the file */
+    int state;          /* SLOT_*; guarded by the pool's mutex */
+    int zerr;           /* zlib error compressing it, or Z_OK */
+} chunk_slot;
+
+#define MAX_SLOTS 34
+
+/* The output: plain bytes go straight to the FILE; gzip chunks go through the slots. */
+typedef struct csv_sink {
+    FILE *f;                  /* destination */
+    int gz;                   /* compress */
+    int n_threads;            /* worker threads (0 = compress in the calling thread) */
+    int n_slots;              /* slots in use */
+    chunk_slot slot[MAX_SLOTS];
+    chunk_slot *fill;         /* the slot being filled (gzip), or NULL */
+    char *buf;                /* plain output buffer (CHUNK) */
+    size_t len;               /* plain: bytes pending in buf */
+    uint64_t next_seq;        /* seq of the next filled chunk */
+    uint64_t write_seq;       /* seq of the next chunk to write */
+    pthread_t threads[MAX_SLOTS];
+    int started;              /* threads started */
+    int stop;                 /* tell the workers to finish */
+    pthread_mutex_t mu;
+    pthread_cond_t work;      /* a slot was filled, or stop */
+    pthread_cond_t done;      /* a slot was compressed */
+    char error[512];          /* first write error */
+} csv_sink;
+
+/* One gzip member of slot->in at level 1. */
+static void compress_slot(chunk_slot *slot) {
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    slot->zerr = deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY); /* 15 + 16: gzip wrapper */
+    if (slot->zerr != Z_OK) return;
+    zs.next_in = (unsigned char *)slot->in;
+    zs.avail_in = (uInt)slot->in_len;
+    zs.next_out = slot->out;
+    zs.avail_out = (uInt)slot->out_cap;
+    int rc = deflate(&zs, Z_FINISH);
+    slot->zerr = rc == Z_STREAM_END ? Z_OK : (rc == Z_OK ? Z_BUF_ERROR : rc);
+    slot->out_len = slot->out_cap - zs.avail_out;
+    deflateEnd(&zs);
+}
+
+static void *worker_main(void *arg) {
+    csv_sink *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        chunk_slot *job = NULL;
+        for (int i = 0; i < s->n_slots; i++)
+            if (s->slot[i].state == SLOT_FILLED && (!job || s->slot[i].seq < job->seq)) job = &s->slot[i];
+        if (!job) {
+            if (s->stop) break;
+            pthread_cond_wait(&s->work, &s->mu);
+            continue;
+        }
+        job->state = SLOT_BUSY;
+        pthread_mutex_unlock(&s->mu);
+        compress_slot(job);
+        pthread_mutex_lock(&s->mu);
+        job->state = SLOT_DONE;
+        pthread_cond_broadcast(&s->done);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int write_bytes(csv_sink *s, const void *p, size_t n) {
+    if (n && fwrite(p, 1, n, s->f) != n) {
+        if (!s->error[0]) snprintf(s->error, sizeof s->error, "write failed: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Write compressed chunks in file order as long as the next one is done; with `wait`, first wait for the
+ * next one if there is one. Called by the generating thread only. */
+static int drain(csv_sink *s, int wait) {
+    for (;;) {
+        chunk_slot *next = NULL;
+        int state = SLOT_FREE;
+        pthread_mutex_lock(&s->mu);
+        for (;;) {
+            next = NULL;
+            for (int i = 0; i < s->n_slots; i++) {
+                int st = s->slot[i].state;
+                if (st != SLOT_FREE && st != SLOT_FILLING && s->slot[i].seq == s->write_seq) next = &s->slot[i];
+            }
+            state = next ? next->state : SLOT_FREE;
+            if (!next || state == SLOT_DONE || !wait) break;
+            pthread_cond_wait(&s->done, &s->mu);
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (state != SLOT_DONE) return 0;
+        wait = 0;
+        if (next->zerr != Z_OK) {
+            snprintf(s->error, sizeof s->error, "gzip compression failed (zlib error %d)", next->zerr);
+            return -1;
+        }
+        if (write_bytes(s, next->out, next->out_len) != 0) return -1;
+        s->write_seq++;
+        pthread_mutex_lock(&s->mu);
+        next->state = SLOT_FREE;
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* Give up the slot being filled: to the workers, or compressed here without workers, or freed when
+ * empty. */
+static void hand_over(csv_sink *s) {
+    chunk_slot *slot = s->fill;
+    s->fill = NULL;
+    if (slot->in_len > 0) {
+        slot->seq = s->next_seq++;
+        if (s->n_threads == 0) compress_slot(slot);
+    }
+    pthread_mutex_lock(&s->mu);
+    slot->state = slot->in_len == 0 ? SLOT_FREE : s->n_threads == 0 ? SLOT_DONE : SLOT_FILLED;
+    if (slot->state == SLOT_FILLED) pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Hand over the slot being filled, then find a free slot to fill. */
+static int submit_chunk(csv_sink *s) {
+    hand_over(s);
+    for (;;) {
+        if (drain(s, 0) != 0) return -1;
+        pthread_mutex_lock(&s->mu);
+        for (int i = 0; i < s->n_slots && !s->fill; i++)
+            if (s->slot[i].state == SLOT_FREE) s->fill = &s->slot[i];
+        if (s->fill) {
+            s->fill->state = SLOT_FILLING;
+            s->fill->in_len = 0;
+            pthread_mutex_unlock(&s->mu);
+            return 0;
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (drain(s, 1) != 0) return -1; /* every slot is in flight: wait for the oldest */
+    }
+}
+
+static int sink_write(csv_sink *s, const char *p, size_t n) {
+    if (!s->gz) {
+        if (s->len + n > CHUNK) {
+            if (write_bytes(s, s->buf, s->len) != 0) return -1;
+            s->len = 0;
+        }
+        memcpy(s->buf + s->len, p, n);
+        s->len += n;
+        return 0;
+    }
+    if (s->fill->in_len + n > CHUNK && submit_chunk(s) != 0) return -1;
+    memcpy(s->fill->in + s->fill->in_len, p, n);
+    s->fill->in_len += n;
+    return 0;
+}
+
+static int sink_row(const mtr_ccp_row *row, void *user) {
+    char line[MTR_CCP_LINE_MAX];
+    return sink_write(user, line, mtr_ccp_format_row(row, line));
+}
+
+static void sink_close(csv_sink *s) {
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_cond_broadcast(&s->work);
+        pthread_mutex_unlock(&s->mu);
+        for (int i = 0; i < s->started; i++) pthread_join(s->threads[i], NULL);
+    }
+    for (int i = 0; i < s->n_slots; i++) {
+        free(s->slot[i].in);
+        free(s->slot[i].out);
+    }
+    free(s->buf);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->done);
+}
+
+static int sink_open(csv_sink *s, FILE *f, int gz, int n_threads, mtr_error *err) {
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->done, NULL);
+    s->f = f;
+    s->gz = gz;
+    if (!gz) {
+        s->buf = malloc(CHUNK);
+        return s->buf ? 0 : mtr_fail(err, "out of memory for the output buffer");
+    }
+    s->n_threads = n_threads;
+    s->n_slots = 2 * n_threads + 2; /* each worker busy with one and one queued, one filling, one writing */
+    uLong bound = compressBound(CHUNK) + 64; /* the gzip wrapper is 12 bytes more than zlib's */
+    for (int i = 0; i < s->n_slots; i++) {
+        chunk_slot *slot = &s->slot[i];
+        slot->in = malloc(CHUNK);
+        slot->out_cap = bound;
+        slot->out = malloc(bound);
+        if (!slot->in || !slot->out) return mtr_fail(err, "out of memory for the gzip buffers");
+    }
+    s->fill = &s->slot[0];
+    s->fill->state = SLOT_FILLING;
+    for (int i = 0; i < n_threads; i++) {
+        if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0)
+            return mtr_fail(err, "cannot start compression thread %d of %d", i + 1, n_threads);
+        s->started++;
+    }
+    return 0;
+}
+
+/* Everything pending out: the last chunk, then all chunks in order. */
+static int sink_finish(csv_sink *s) {
+    if (!s->gz) {
+        int rc = write_bytes(s, s->buf, s->len);
+        s->len = 0;
+        return rc;
+    }
+    hand_over(s);
+    while (s->write_seq < s->next_seq)
+        if (drain(s, 1) != 0) return -1;
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int write_spec(const mtr_ccp_config *cfg, const char *path, mtr_error *err) {
+    char *spec = mtr_ccp_spec_text(cfg, err);
+    if (!spec) return -1;
+    mtr_atomic_file af;
+    int rc = mtr_atomic_open(&af, path, err);
+    if (rc == 0) {
+        fputs(spec, af.f);
+        rc = mtr_atomic_commit(&af, err);
+    }
+    free(spec);
+    return rc;
+}
+
+int mtr_gen_ccp_write(const mtr_ccp_config *cfg, const char *out_path, const char *spec_path,
+                      mtr_ccp_summary *summary, mtr_error *err) {
+    const char *problem = mtr_ccp_config_check(cfg);
+    if (problem) return mtr_fail(err, "ccp simulator: %s", problem);
+    int to_stdout = strcmp(out_path, "-") == 0, gz = !to_stdout && ends_with(out_path, ".gz");
+    mtr_atomic_file af = {0};
+    if (!to_stdout && mtr_atomic_open(&af, out_path, err) != 0) return -1;
+    csv_sink s;
+    int rc = sink_open(&s, to_stdout ? stdout : af.f, gz, cfg->threads, err);
+    if (rc != 0) {
+        mtr_fail_prefix(err, "%s", out_path);
+    } else {
+        char header[sizeof mtr_ccp_csv_header + 1];
+        size_t n = (size_t)snprintf(header, sizeof header, "%s\n", mtr_ccp_csv_header);
+        rc = sink_write(&s, header, n);
+        if (rc == 0) rc = mtr_gen_ccp(cfg, sink_row, &s, summary, err);
+        if (rc == 0) rc = sink_finish(&s);
+        if (rc != 0 && s.error[0]) mtr_fail(err, "%s: %s", to_stdout ? "standard output" : out_path, s.error);
+    }
+    sink_close(&s);
+    if (to_stdout) {
+        if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+            rc = mtr_fail(err, "standard output: write failed");
+    } else if (rc == 0) {
+        rc = mtr_atomic_commit(&af, err);
+    } else {
+        mtr_atomic_abort(&af);
+    }
+    if (rc == 0 && spec_path) rc = write_spec(cfg, spec_path, err);
+    return rc;
+}
