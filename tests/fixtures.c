@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "data/dataset.h"
+#include "data/dataset_writer.h"
 #include "data/schema.h"
 #include "util/rng.h"
 
@@ -50,4 +51,47 @@ mtr_dataset *fixture_dataset(const mtr_schema *schema, size_t rows, uint64_t see
         if (nan_every > 0 && r % (size_t)nan_every == 0) lab[1] = NAN;
     }
     return ds;
+}
+
+mtr_schema *fixture_multi_schema(void) {
+    uint32_t vocab[4] = {5, 6, 6, 4};
+    const char *cats[4] = {"user", "tags", "liked", "slot"}, *nums[1] = {"price"}, *tasks[2] = {"click", "buy"};
+    unsigned char multi[4] = {0, 1, 1, 0}, mean[4] = {0, 1, 0, 0};
+    int table[4] = {0, 1, 1, 2};
+    mtr_schema_synthetic_desc d = {4, vocab, cats, multi, mean, table, 1, nums, 2, tasks, NULL, 0, NULL};
+    mtr_error err;
+    return mtr_schema_synthetic_ex(&d, &err);
+}
+
+mtr_dataset *fixture_multi_dataset(const mtr_schema *schema, size_t rows, uint64_t seed, const char *path) {
+    mtr_error err;
+    mtr_dataset_writer *w = mtr_dataset_writer_open(path, schema, &err);
+    if (!w) return NULL;
+    mtr_rng rng;
+    mtr_rng_seed(&rng, seed);
+    for (size_t r = 0; r < rows; r++) {
+        uint32_t start[5], ids[8];
+        int n = 0;
+        start[0] = 0;
+        ids[n++] = (uint32_t)mtr_rng_below(&rng, 5);
+        start[1] = (uint32_t)n;
+        int tags = (int)mtr_rng_below(&rng, 4), liked = (int)mtr_rng_below(&rng, 3);
+        double z = 0.3 * ids[0] - 0.6;
+        for (int i = 0; i < tags; i++) ids[n] = (uint32_t)mtr_rng_below(&rng, 6), z += 0.4 * ids[n++] - 1.0;
+        start[2] = (uint32_t)n;
+        for (int i = 0; i < liked; i++) ids[n] = (uint32_t)mtr_rng_below(&rng, 6), z -= 0.2 * ids[n++];
+        start[3] = (uint32_t)n;
+        ids[n++] = (uint32_t)mtr_rng_below(&rng, 4);
+        start[4] = (uint32_t)n;
+        float num = (float)mtr_rng_normal(&rng), labels[2];
+        z += num;
+        labels[0] = mtr_rng_uniform(&rng) < 1 / (1 + exp(-z)) ? 1.0f : 0.0f;
+        labels[1] = mtr_rng_uniform(&rng) < 1 / (1 + exp(1.0 - z)) ? 1.0f : 0.0f;
+        if (mtr_dataset_writer_add(w, start, ids, &num, labels, NULL, &err) != 0) {
+            mtr_dataset_writer_abort(w);
+            return NULL;
+        }
+    }
+    if (mtr_dataset_writer_commit(w, &err) != 0) return NULL;
+    return mtr_dataset_open(path, schema, &err);
 }

@@ -11,4 +11,10 @@ mtr_schema *fixture_schema(mtr_task_kind second_task);
  * are NaN when nan_every > 0 (every nan_every-th row). */
 mtr_dataset *fixture_dataset(const mtr_schema *schema, size_t rows, uint64_t seed, int nan_every);
 
+/* Multi-valued fields: user (single, 5), tags (multi, mean pooling, 6) and liked (multi, sum pooling)
+ * sharing one table, slot (single, 4); 1 numeric input; tasks click and buy (binary). */
+mtr_schema *fixture_multi_schema(void);
+/* Rows with 0..3 tags and 0..2 liked ids, written through the dataset writer to `path` and opened. */
+mtr_dataset *fixture_multi_dataset(const mtr_schema *schema, size_t rows, uint64_t seed, const char *path);
+
 #endif

@@ -8,7 +8,7 @@
 
 #include "data/dataset.h"
 #include "fixtures.h"
-#include "models/batch.h"
+#include "data/batch.h"
 #include "models/model.h"
 #include "test.h"
 #include "train/batch_loss.h"
@@ -21,8 +21,7 @@ typedef struct grad_fixture {
     mtr_net_buffers nb[MTR_MAX_NETS];
     mtr_sparse_rows emb[MTR_MAX_NETS];
     float *grad;
-    uint32_t ids[64 * 3];
-    float num[64 * 2], labels[64 * 2];
+    mtr_batch batch;
     int B;
     size_t labelled[2];
     float weight[2];
@@ -30,7 +29,7 @@ typedef struct grad_fixture {
 
 static double fixture_loss(grad_fixture *g) {
     double sums[2] = {0, 0};
-    mtr_batch_loss(g->m, g->nb, g->emb, g->grad, g->ids, g->num, g->labels, g->B, g->labelled, g->weight, sums, 0);
+    mtr_batch_loss(g->m, g->nb, g->emb, g->grad, &g->batch, g->labelled, g->weight, sums, 0);
     double loss = 0;
     for (int t = 0; t < 2; t++)
         if (g->labelled[t]) loss += g->weight[t] * sums[t] / (double)g->labelled[t];
@@ -51,12 +50,8 @@ static double analytic(const grad_fixture *g, size_t p) {
     return g->grad[p];
 }
 
-static void check_gradient_cfg(mtr_model_config cfg, mtr_task_kind second, mtr_input_path path) {
+static void check_gradient_on(mtr_model_config cfg, mtr_schema *schema, mtr_dataset *ds, mtr_input_path path) {
     mtr_model_kind kind = cfg.kind;
-    mtr_schema *schema = fixture_schema(second);
-    CHECK(schema != NULL);
-    if (!schema) return;
-    mtr_dataset *ds = fixture_dataset(schema, 48, 3, 5);
     mtr_error err;
     grad_fixture g;
     memset(&g, 0, sizeof g);
@@ -70,18 +65,19 @@ static void check_gradient_cfg(mtr_model_config cfg, mtr_task_kind second, mtr_i
     g.weight[0] = 1.0f;
     g.weight[1] = 0.7f;
     mtr_view v = mtr_view_all(ds);
-    mtr_gather_batch(&v, NULL, 0, g.B, g.ids, g.num, g.labels);
+    CHECK(mtr_batch_init(&g.batch, ds, g.B, &err) == 0);
+    mtr_batch_gather(&g.batch, &v, NULL, 0, g.B);
     for (int b = 0; b < g.B; b++)
-        for (int t = 0; t < 2; t++) g.labelled[t] += !isnan(g.labels[b * 2 + t]);
+        for (int t = 0; t < 2; t++) g.labelled[t] += !isnan(g.batch.labels[b * 2 + t]);
     g.grad = calloc(g.m->n_params, sizeof *g.grad);
     for (int k = 0; k < g.m->n_nets; k++) {
         const mtr_net *net = &g.m->nets[k];
-        CHECK(mtr_net_buffers_init(&g.nb[k], net, 2, g.B, 1) == 0);
+        CHECK(mtr_net_buffers_init(&g.nb[k], net, 2, g.B, ds->max_row_ids, 1) == 0);
         CHECK(mtr_sparse_rows_init(&g.emb[k], net->field_offset[net->n_fields], net->emb_dim,
                                    net->field_offset[net->n_fields]) == 0);
     }
     double sums[2];
-    mtr_batch_loss(g.m, g.nb, g.emb, g.grad, g.ids, g.num, g.labels, g.B, g.labelled, g.weight, sums, 1);
+    mtr_batch_loss(g.m, g.nb, g.emb, g.grad, &g.batch, g.labelled, g.weight, sums, 1);
 
     double max_err = 0;
     size_t worst = 0, checked = 0;
@@ -111,8 +107,43 @@ static void check_gradient_cfg(mtr_model_config cfg, mtr_task_kind second, mtr_i
         mtr_sparse_rows_free(&g.emb[k]);
     }
     free(g.grad);
+    mtr_batch_free(&g.batch);
     mtr_model_free(g.m);
-out:
+out:;
+}
+
+static void check_gradient_cfg(mtr_model_config cfg, mtr_task_kind second, mtr_input_path path) {
+    mtr_schema *schema = fixture_schema(second);
+    CHECK(schema != NULL);
+    if (!schema) return;
+    mtr_dataset *ds = fixture_dataset(schema, 48, 3, 5);
+    check_gradient_on(cfg, schema, ds, path);
+    mtr_dataset_free(ds);
+    mtr_schema_free(schema);
+}
+
+/* Multi-valued fields (empty bags, mean and sum pooling) and a table shared by two fields. */
+TEST(gradient_multi_valued_fields_and_shared_tables) {
+    mtr_schema *schema = fixture_multi_schema();
+    CHECK(schema != NULL);
+    if (!schema) return;
+    mtr_dataset *ds = fixture_multi_dataset(schema, 48, 3, mtr_test_path("multi.mtrd"));
+    CHECK(ds != NULL && ds->n_multi == 2);
+    if (!ds) return;
+    for (int path = MTR_INPUT_DENSE; path <= MTR_INPUT_PROJECTED; path++) {
+        mtr_model_config cfg;
+        mtr_model_config_default(&cfg);
+        cfg.embedding_dim = 3;
+        cfg.n_experts = 2;
+        cfg.bottom_layers[0] = 4;
+        cfg.tower_layers[0] = 3;
+        cfg.activation = MTR_ACT_TANH;
+        check_gradient_on(cfg, schema, ds, (mtr_input_path)path);
+        cfg.kind = MTR_MODEL_SHARED_BOTTOM;
+        cfg.n_bottom_layers = 0;
+        cfg.conversion_task = 1;
+        check_gradient_on(cfg, schema, ds, (mtr_input_path)path);
+    }
     mtr_dataset_free(ds);
     mtr_schema_free(schema);
 }

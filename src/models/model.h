@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "mtrank.h"
+#include "ops/embedding_projection.h"
 
 #define MTR_MAX_NETS MTR_MAX_TASKS
 /* Tensors: embedding + input w,b + 2 per extra expert layer + per task 2 per tower layer and output. */
@@ -60,7 +61,11 @@ typedef struct mtr_net {
                                          or 1): columns of the input layer */
     int n_tower_layers;               /* hidden layers per tower */
     int tower_width[MTR_MAX_LAYERS];  /* their widths */
-    uint32_t *field_offset;           /* (n_fields + 1) first embedding row of each field; last = rows */
+    uint32_t *field_offset;           /* (n_fields + 1) first row of each field's table in the net's
+                                         embedding matrix (fields may share a table); last = rows */
+    uint32_t *virtual_offset;         /* (n_fields + 1) per-field offsets of (field, id) pairs */
+    unsigned char *pool_mean;         /* (n_fields) 1 = mean-pool a multi-valued field's embeddings */
+    mtr_field_layout layout;          /* the three above, as the embedding ops take them */
     /* tensor indices into mtr_model.tensors */
     int t_embedding;                               /* (rows, emb_dim) */
     int t_input_w, t_input_b;                      /* (D, input_cols), (input_cols) */

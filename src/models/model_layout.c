@@ -85,7 +85,10 @@ static int layout_net(layout_builder *lb, mtr_net *net, const char *prefix, mtr_
 
 static void net_free(mtr_net *net) {
     free(net->field_offset);
-    net->field_offset = NULL;
+    free(net->virtual_offset);
+    free(net->pool_mean);
+    net->field_offset = net->virtual_offset = NULL;
+    net->pool_mean = NULL;
 }
 
 void mtr_model_free(mtr_model *model) {
@@ -174,20 +177,32 @@ mtr_model *mtr_model_alloc(const mtr_schema *schema, const mtr_model_config *cfg
         net->n_tower_layers = cfg->n_tower_layers;
         memcpy(net->tower_width, cfg->tower_layers, sizeof net->tower_width);
         net->field_offset = malloc(((size_t)n_fields + 1) * sizeof *net->field_offset);
-        if (!net->field_offset) {
+        net->virtual_offset = malloc(((size_t)n_fields + 1) * sizeof *net->virtual_offset);
+        net->pool_mean = malloc((size_t)n_fields + 1);
+        if (!net->field_offset || !net->virtual_offset || !net->pool_mean) {
             mtr_fail(err, "out of memory");
             goto fail;
         }
-        uint64_t rows = 0;
+        /* tables back to back in one embedding matrix; each field points at its table's first row */
+        int n_tables = mtr_schema_table_count(schema);
+        uint64_t rows = 0, pairs = 0;
+        for (int t = 0; t < n_tables; t++) {
+            for (int f = 0; f < n_fields; f++)
+                if (mtr_schema_field_table(schema, f) == t) net->field_offset[f] = (uint32_t)rows;
+            rows += mtr_schema_table_size(schema, t);
+        }
         for (int f = 0; f < n_fields; f++) {
-            net->field_offset[f] = (uint32_t)rows;
-            rows += mtr_schema_vocab_size(schema, f);
-            if (rows > UINT32_MAX) {
-                mtr_fail(err, "embedding tables too large (%llu rows)", (unsigned long long)rows);
-                goto fail;
-            }
+            net->virtual_offset[f] = (uint32_t)pairs;
+            pairs += mtr_schema_vocab_size(schema, f);
+            net->pool_mean[f] = (unsigned char)mtr_schema_field_pool_mean(schema, f);
+        }
+        if (rows > UINT32_MAX || pairs > UINT32_MAX) {
+            mtr_fail(err, "embedding tables too large (%llu rows)", (unsigned long long)pairs);
+            goto fail;
         }
         net->field_offset[n_fields] = (uint32_t)rows;
+        net->virtual_offset[n_fields] = (uint32_t)pairs;
+        net->layout = (mtr_field_layout){n_fields, net->field_offset, net->virtual_offset, net->pool_mean};
         char prefix[32];
         snprintf(prefix, sizeof prefix, "net%d", single ? net->task[0] : 0);
         if (layout_net(&lb, net, prefix, err) != 0) goto fail;

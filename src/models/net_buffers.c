@@ -54,7 +54,8 @@ size_t mtr_net_buffers_floats(const mtr_net *net, int n_out, int max_batch, int 
     return c.used;
 }
 
-int mtr_net_buffers_init(mtr_net_buffers *nb, const mtr_net *net, int n_out, int max_batch, int training) {
+int mtr_net_buffers_init(mtr_net_buffers *nb, const mtr_net *net, int n_out, int max_batch,
+                         uint32_t max_ids_per_row, int training) {
     memset(nb, 0, sizeof *nb);
     size_t n = mtr_net_buffers_floats(net, n_out, max_batch, training);
     void *p = NULL;
@@ -66,8 +67,8 @@ int mtr_net_buffers_init(mtr_net_buffers *nb, const mtr_net *net, int n_out, int
     nb->max_batch = max_batch;
     nb->n_out = n_out;
     if (net->n_fields > 0 &&
-        mtr_projection_init(&nb->proj, net->field_offset[net->n_fields], net->n_fields, net->emb_dim,
-                            net->input_cols, max_batch) != 0) {
+        mtr_projection_init(&nb->proj, net->virtual_offset[net->n_fields], net->n_fields, net->emb_dim,
+                            net->input_cols, max_batch, max_ids_per_row) != 0) {
         mtr_net_buffers_free(nb);
         return -1;
     }

@@ -33,8 +33,10 @@ const float *mtr_net_tower_stem(const mtr_net *net, const mtr_net_buffers *nb, i
 
 /* x = [embeddings | numeric] and a0 = x W_in + b; the embedding part goes through per-row
  * projections or, on the dense path, a gather and one GEMM. */
-static void input_layer_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, const uint32_t *ids,
-                                const float *numeric, int B) {
+static void input_layer_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb,
+                                const mtr_batch *batch) {
+    int B = batch->n_rows;
+    const float *numeric = batch->numeric;
     const float *P = m->params;
     const mtr_tensor *T = m->tensors;
     int D = net->input_dim, F = net->n_fields, K = net->emb_dim, cols = net->input_cols;
@@ -44,10 +46,11 @@ static void input_layer_forward(const mtr_model *m, const mtr_net *net, mtr_net_
                    (size_t)net->n_numeric * sizeof(float));
     nb->factored = 0;
     if (F > 0) {
-        uint32_t distinct = embedding_projection_collect(&nb->proj, ids, F, net->field_offset, B);
+        uint32_t distinct = embedding_projection_collect(&nb->proj, &net->layout, batch->id_start, batch->ids, B);
         nb->factored = m->input_path == MTR_INPUT_PROJECTED ||
-                       (m->input_path == MTR_INPUT_AUTO && (distinct <= MTR_PROJECTION_MAX_DISTINCT * B * F ||
-                                                            mtr_projection_whole_table(&nb->proj)));
+                       (m->input_path == MTR_INPUT_AUTO &&
+                        (distinct <= MTR_PROJECTION_MAX_DISTINCT * nb->proj.n_entries ||
+                         mtr_projection_whole_table(&nb->proj)));
     }
     const float *w_in = P + T[net->t_input_w].offset, *b_in = P + T[net->t_input_b].offset;
     const float *table = P + T[net->t_embedding].offset;
@@ -57,18 +60,18 @@ static void input_layer_forward(const mtr_model *m, const mtr_net *net, mtr_net_
                       net->n_numeric, cols);
         embedding_projection_forward(&nb->proj, nb->a0, cols, table, w_in, cols, B);
     } else {
-        embedding_forward(nb->x, D, ids, F, table, net->field_offset, B, F, K);
+        if (F > 0) embedding_bag_forward(&nb->proj, nb->x, D, table, B);
         dense_forward(nb->a0, cols, nb->x, D, w_in, cols, b_in, B, D, cols);
     }
 }
 
-void mtr_net_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, const uint32_t *ids,
-                     const float *numeric, int B) {
+void mtr_net_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, const mtr_batch *batch) {
+    int B = batch->n_rows;
     const float *P = m->params;
     const mtr_tensor *T = m->tensors;
     int E = net->n_experts, cols = net->input_cols;
     mtr_activation act = m->cfg.activation;
-    input_layer_forward(m, net, nb, ids, numeric, B);
+    input_layer_forward(m, net, nb, batch);
 
     if (net->n_layers == 0) {
         /* a0 holds the towers' first layers, or the outputs themselves when towers have no layers */

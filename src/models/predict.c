@@ -5,7 +5,8 @@
 #include <stdlib.h>
 
 #include "data/dataset.h"
-#include "models/batch.h"
+#include "data/batch.h"
+#include "models/view_rows.h"
 #include "models/net_pass.h"
 #include "ops/ops.h"
 #include "util/error.h"
@@ -14,24 +15,20 @@
 
 typedef struct predict_worker {
     mtr_net_buffers nb[MTR_MAX_NETS]; /* inference buffers per net */
-    uint32_t *ids;                    /* (chunk, n_cat) */
-    float *numeric;                   /* (chunk, n_num) */
-    int ok;                           /* allocation succeeded */
+    mtr_batch batch;                  /* the chunk's rows */
 } predict_worker;
 
 static void worker_free(predict_worker *w, int n_nets) {
     for (int k = 0; k < n_nets; k++) mtr_net_buffers_free(&w->nb[k]);
-    free(w->ids);
-    free(w->numeric);
+    mtr_batch_free(&w->batch);
 }
 
-static int worker_init(predict_worker *w, const mtr_model *m) {
-    const mtr_net *n0 = &m->nets[0];
-    w->ids = malloc((size_t)PREDICT_CHUNK * (n0->n_fields ? n0->n_fields : 1) * sizeof *w->ids);
-    w->numeric = malloc((size_t)PREDICT_CHUNK * (n0->n_numeric ? n0->n_numeric : 1) * sizeof *w->numeric);
-    if (!w->ids || !w->numeric) return -1;
+static int worker_init(predict_worker *w, const mtr_model *m, const mtr_dataset *ds) {
+    mtr_error ignored;
+    if (mtr_batch_init(&w->batch, ds, PREDICT_CHUNK, &ignored) != 0) return -1;
     for (int k = 0; k < m->n_nets; k++) {
-        if (mtr_net_buffers_init(&w->nb[k], &m->nets[k], m->n_tasks, PREDICT_CHUNK, 0) != 0) return -1;
+        if (mtr_net_buffers_init(&w->nb[k], &m->nets[k], m->n_tasks, PREDICT_CHUNK, ds->max_row_ids, 0) != 0)
+            return -1;
         w->nb[k].proj.frozen = 1; /* weights are fixed for the whole call */
     }
     return 0;
@@ -52,7 +49,7 @@ int mtr_predict(const mtr_model *model, const mtr_view *view, float *scores, int
     if (!workers) return mtr_fail(err, "out of memory");
     int failed = 0;
     for (int t = 0; t < n_threads; t++)
-        if (worker_init(&workers[t], model) != 0) failed = 1;
+        if (worker_init(&workers[t], model, ds) != 0) failed = 1;
     if (!failed) {
         int T = model->n_tasks;
         for (int t = 0; t < T; t++)
@@ -63,10 +60,10 @@ int mtr_predict(const mtr_model *model, const mtr_view *view, float *scores, int
             predict_worker *w = &workers[omp_get_thread_num()];
             size_t start = c * PREDICT_CHUNK;
             int B = (int)(view->count - start < PREDICT_CHUNK ? view->count - start : PREDICT_CHUNK);
-            mtr_gather_batch(view, NULL, start, B, w->ids, w->numeric, NULL);
+            mtr_batch_gather(&w->batch, view, NULL, start, B);
             for (int k = 0; k < model->n_nets; k++) {
                 const mtr_net *net = &model->nets[k];
-                mtr_net_forward(model, net, &w->nb[k], w->ids, w->numeric, B);
+                mtr_net_forward(model, net, &w->nb[k], &w->batch);
                 for (int t = 0; t < net->n_tasks; t++) {
                     int g = net->task[t];
                     const float *out = w->nb[k].out + g;

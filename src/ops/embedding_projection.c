@@ -2,15 +2,15 @@
  * stride so gcc vectorises them; nothing allocates after init. */
 #include "ops/embedding_projection.h"
 
-#include "ops/vec.h"
-
 #include <stdlib.h>
 #include <string.h>
 
-/* dst[c] (+)= sum_i base[idx[i] * stride + c] for c < C, accumulating in registers 64 columns at a
- * time. With accumulate = 0, dst is overwritten. */
-static void gather_sum(float *dst, int accumulate, const float *base, size_t stride, const uint32_t *idx, int n,
-                       int C) {
+#include "ops/vec.h"
+
+/* dst[c] (+)= sum_i wt[i] * base[idx[i] * stride + c] for c < C (wt NULL: all 1), accumulating in
+ * registers 64 columns at a time. With accumulate = 0, dst is overwritten. */
+static void gather_sum(float *dst, int accumulate, const float *base, size_t stride, const uint32_t *idx,
+                       const float *wt, int n, int C) {
     int c = 0;
 #ifdef MTR_HAVE_VECTORS
     /* eight named accumulators: an array of vectors would live on the stack at -O2 */
@@ -23,61 +23,89 @@ static void gather_sum(float *dst, int accumulate, const float *base, size_t str
         } else {
             a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = (mtr_f8)MTR_SPLAT(0.0f);
         }
-        for (int i = 0; i < n; i++) {
-            const float *r = base + (size_t)idx[i] * stride + c;
-            mtr_load8(&x, r), a0 += x;
-            mtr_load8(&x, r + 8), a1 += x;
-            mtr_load8(&x, r + 16), a2 += x;
-            mtr_load8(&x, r + 24), a3 += x;
-            mtr_load8(&x, r + 32), a4 += x;
-            mtr_load8(&x, r + 40), a5 += x;
-            mtr_load8(&x, r + 48), a6 += x;
-            mtr_load8(&x, r + 56), a7 += x;
+        if (!wt) {
+            for (int i = 0; i < n; i++) {
+                const float *r = base + (size_t)idx[i] * stride + c;
+                mtr_load8(&x, r), a0 += x;
+                mtr_load8(&x, r + 8), a1 += x;
+                mtr_load8(&x, r + 16), a2 += x;
+                mtr_load8(&x, r + 24), a3 += x;
+                mtr_load8(&x, r + 32), a4 += x;
+                mtr_load8(&x, r + 40), a5 += x;
+                mtr_load8(&x, r + 48), a6 += x;
+                mtr_load8(&x, r + 56), a7 += x;
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                const float *r = base + (size_t)idx[i] * stride + c;
+                mtr_f8 w = MTR_SPLAT(wt[i]);
+                mtr_load8(&x, r), a0 += w * x;
+                mtr_load8(&x, r + 8), a1 += w * x;
+                mtr_load8(&x, r + 16), a2 += w * x;
+                mtr_load8(&x, r + 24), a3 += w * x;
+                mtr_load8(&x, r + 32), a4 += w * x;
+                mtr_load8(&x, r + 40), a5 += w * x;
+                mtr_load8(&x, r + 48), a6 += w * x;
+                mtr_load8(&x, r + 56), a7 += w * x;
+            }
         }
         mtr_store8(dst + c, &a0), mtr_store8(dst + c + 8, &a1), mtr_store8(dst + c + 16, &a2);
         mtr_store8(dst + c + 24, &a3), mtr_store8(dst + c + 32, &a4), mtr_store8(dst + c + 40, &a5);
         mtr_store8(dst + c + 48, &a6), mtr_store8(dst + c + 56, &a7);
     }
     for (; c + 8 <= C; c += 8) {
-        mtr_f8 a;
+        mtr_f8 a, x;
         if (accumulate) mtr_load8(&a, dst + c);
         else a = (mtr_f8)MTR_SPLAT(0.0f);
         for (int i = 0; i < n; i++) {
-            mtr_f8 x;
             mtr_load8(&x, base + (size_t)idx[i] * stride + c);
-            a += x;
+            if (wt) {
+                mtr_f8 w = MTR_SPLAT(wt[i]);
+                a += w * x;
+            } else {
+                a += x;
+            }
         }
         mtr_store8(dst + c, &a);
     }
 #endif
     for (; c < C; c++) {
         float a = accumulate ? dst[c] : 0.0f;
-        for (int i = 0; i < n; i++) a += base[(size_t)idx[i] * stride + c];
+        for (int i = 0; i < n; i++) a += (wt ? wt[i] : 1.0f) * base[(size_t)idx[i] * stride + c];
         dst[c] = a;
     }
 }
 
-int mtr_projection_init(mtr_projection *p, uint32_t table_rows, int n_fields, int dim, int cols, int max_batch) {
+int mtr_projection_init(mtr_projection *p, uint32_t virtual_rows, int n_fields, int dim, int cols, int max_batch,
+                        uint32_t max_ids_per_row) {
     memset(p, 0, sizeof *p);
-    uint64_t uses = (uint64_t)max_batch * (uint64_t)n_fields;
+    uint64_t entries = (uint64_t)max_batch * (uint64_t)max_ids_per_row;
+    if (entries > UINT32_MAX || n_fields > 65535) return -1;
     p->cols = cols;
     p->dim = dim;
     p->n_fields = n_fields;
-    p->table_rows = table_rows;
-    p->capacity = uses < table_rows ? (uint32_t)uses : table_rows;
-    size_t cap = p->capacity ? p->capacity : 1;
-    p->slot = malloc((table_rows ? table_rows : 1) * sizeof *p->slot);
+    p->virtual_rows = virtual_rows;
+    p->max_batch = max_batch;
+    p->max_entries = (uint32_t)entries;
+    p->capacity = entries < virtual_rows ? (uint32_t)entries : virtual_rows;
+    size_t cap = p->capacity ? p->capacity : 1, ent = entries ? entries : 1;
+    p->slot = malloc((virtual_rows ? virtual_rows : 1) * sizeof *p->slot);
     p->rows = malloc(cap * sizeof *p->rows);
     p->field = malloc(cap * sizeof *p->field);
-    p->use = malloc((uses ? uses : 1) * sizeof *p->use);
+    p->entry_start = malloc(((size_t)max_batch + 1) * sizeof *p->entry_start);
+    p->use = malloc(ent * sizeof *p->use);
+    p->entry_row = malloc(ent * sizeof *p->entry_row);
+    p->entry_field = malloc(ent * sizeof *p->entry_field);
+    p->weight = malloc(ent * sizeof *p->weight);
     p->first = malloc((cap + 1) * sizeof *p->first);
-    p->users = malloc((uses ? uses : 1) * sizeof *p->users);
+    p->users = malloc(2 * ent * sizeof *p->users);
     if (posix_memalign((void **)&p->proj, 64, cap * (size_t)cols * sizeof(float)) != 0) p->proj = NULL;
-    if (!p->slot || !p->rows || !p->field || !p->use || !p->first || !p->users || !p->proj || n_fields > 65535) {
+    if (!p->slot || !p->rows || !p->field || !p->entry_start || !p->use || !p->entry_row || !p->entry_field ||
+        !p->weight || !p->first || !p->users || !p->proj) {
         mtr_projection_free(p);
         return -1;
     }
-    memset(p->slot, 0xff, (size_t)table_rows * sizeof *p->slot);
+    memset(p->slot, 0xff, (size_t)virtual_rows * sizeof *p->slot);
     return 0;
 }
 
@@ -85,51 +113,74 @@ void mtr_projection_free(mtr_projection *p) {
     free(p->slot);
     free(p->rows);
     free(p->field);
+    free(p->entry_start);
     free(p->use);
+    free(p->entry_row);
+    free(p->entry_field);
+    free(p->weight);
     free(p->first);
     free(p->users);
     free(p->proj);
     memset(p, 0, sizeof *p);
 }
 
-uint32_t embedding_projection_collect(mtr_projection *p, const uint32_t *ids, int ldi, const uint32_t *offsets,
-                                      int B) {
-    int F = p->n_fields;
-    if (mtr_projection_whole_table(p)) {
-        /* every row has its own slot: slot = row */
+uint32_t embedding_projection_collect(mtr_projection *p, const mtr_field_layout *lay, const uint32_t *id_start,
+                                      const uint32_t *ids, int B) {
+    int F = p->n_fields, whole = mtr_projection_whole_table(p);
+    if (whole) {
+        /* every virtual row has its own slot: slot = virtual row */
         if (!p->table_ready) {
-            p->count = p->table_rows;
+            p->count = p->virtual_rows;
             for (int f = 0; f < F; f++)
-                for (uint32_t r = offsets[f]; r < offsets[f + 1]; r++) p->rows[r] = r, p->field[r] = (uint16_t)f;
+                for (uint32_t v = lay->virtual_offset[f]; v < lay->virtual_offset[f + 1]; v++)
+                    p->rows[v] = lay->table_offset[f] + (v - lay->virtual_offset[f]), p->field[v] = (uint16_t)f;
         }
-        for (int b = 0; b < B; b++)
-            for (int f = 0; f < F; f++) p->use[(size_t)b * F + f] = offsets[f] + ids[(size_t)b * ldi + f];
-        return p->table_rows;
+    } else {
+        for (uint32_t u = 0; u < p->count; u++) {
+            uint32_t v = lay->virtual_offset[p->field[u]] + (p->rows[u] - lay->table_offset[p->field[u]]);
+            p->slot[v] = -1;
+        }
+        p->count = 0;
     }
-    for (uint32_t u = 0; u < p->count; u++) p->slot[p->rows[u]] = -1;
-    p->count = 0;
+    uint32_t e = 0;
+    int unit = 1;
     for (int b = 0; b < B; b++) {
-        const uint32_t *id = ids + (size_t)b * ldi;
-        uint32_t *use = p->use + (size_t)b * F;
+        p->entry_start[b] = e;
         for (int f = 0; f < F; f++) {
-            uint32_t row = offsets[f] + id[f];
-            int32_t s = p->slot[row];
-            if (s < 0) {
-                s = (int32_t)p->count++;
-                p->slot[row] = s;
-                p->rows[s] = row;
-                p->field[s] = (uint16_t)f;
+            uint32_t lo = id_start[(size_t)b * F + f], hi = id_start[(size_t)b * F + f + 1];
+            float w = (lay->pool_mean && lay->pool_mean[f] && hi - lo > 1) ? 1.0f / (float)(hi - lo) : 1.0f;
+            unit &= w == 1.0f;
+            for (uint32_t i = lo; i < hi; i++, e++) {
+                uint32_t v = lay->virtual_offset[f] + ids[i], row = lay->table_offset[f] + ids[i];
+                int32_t s;
+                if (whole) {
+                    s = (int32_t)v;
+                } else {
+                    s = p->slot[v];
+                    if (s < 0) {
+                        s = (int32_t)p->count++;
+                        p->slot[v] = s;
+                        p->rows[s] = row;
+                        p->field[s] = (uint16_t)f;
+                    }
+                }
+                p->use[e] = (uint32_t)s;
+                p->entry_row[e] = row;
+                p->entry_field[e] = (uint16_t)f;
+                p->weight[e] = w;
             }
-            use[f] = (uint32_t)s;
         }
     }
+    p->entry_start[B] = e;
+    p->n_entries = e;
+    p->unit_weights = unit;
     return p->count;
 }
 
 void embedding_projection_forward(mtr_projection *p, float *z, int ldz, const float *table, const float *w,
                                   int ldw, int B) {
-    const int C = p->cols, k = p->dim, F = p->n_fields;
-    /* P[u] = E[row u] W_f, for the batch's rows, or once for the whole table when frozen */
+    const int C = p->cols, k = p->dim;
+    /* P[u] = E[row u] W_f, for the batch's pairs, or once for the whole table when frozen */
     uint32_t to_project = p->table_ready ? 0 : p->count;
     if (mtr_projection_whole_table(p)) p->table_ready = 1;
     for (uint32_t u = 0; u < to_project; u++) {
@@ -139,27 +190,41 @@ void embedding_projection_forward(mtr_projection *p, float *z, int ldz, const fl
         memset(out, 0, (size_t)C * sizeof *out);
         for (int j = 0; j < k; j++) mtr_vec_axpy(out, e[j], wf + (size_t)j * ldw, C);
     }
-    /* z[b] += sum_f P[use(b, f)] */
-    for (int b = 0; b < B; b++) gather_sum(z + (size_t)b * ldz, 1, p->proj, (size_t)C, p->use + (size_t)b * F, F, C);
+    /* z[b] += sum over row b's ids of w P[use] */
+    for (int b = 0; b < B; b++) {
+        uint32_t lo = p->entry_start[b], n = p->entry_start[b + 1] - lo;
+        gather_sum(z + (size_t)b * ldz, 1, p->proj, (size_t)C, p->use + lo, p->unit_weights ? NULL : p->weight + lo,
+                   (int)n, C);
+    }
 }
 
 void embedding_projection_backward(mtr_projection *p, float *dw, int lddw, mtr_sparse_rows *dtable,
                                    const float *dz, int lddz, const float *table, const float *w, int ldw,
                                    int B) {
-    const int C = p->cols, k = p->dim, F = p->n_fields;
+    const int C = p->cols, k = p->dim;
     float *S = p->proj;
-    /* group the samples by slot (counting sort, stable in sample order) */
-    uint32_t U = p->count, n_uses = (uint32_t)B * (uint32_t)F;
+    /* group the ids by slot (counting sort, stable in batch order): users holds their rows (samples),
+     * and after it their weights */
+    uint32_t U = p->count, n = p->n_entries;
+    uint32_t *sample = p->users;
+    float *sample_weight = (float *)(p->users + p->max_entries);
     memset(p->first, 0, ((size_t)U + 1) * sizeof *p->first);
-    for (uint32_t i = 0; i < n_uses; i++) p->first[p->use[i] + 1]++;
+    for (uint32_t e = 0; e < n; e++) p->first[p->use[e] + 1]++;
     for (uint32_t u = 0; u < U; u++) p->first[u + 1] += p->first[u];
-    for (uint32_t i = 0; i < n_uses; i++) p->users[p->first[p->use[i]]++] = i / (uint32_t)F;
-    /* first[u] now holds the end of slot u's samples, which is where slot u + 1's begin */
+    for (int b = 0; b < B; b++)
+        for (uint32_t e = p->entry_start[b]; e < p->entry_start[b + 1]; e++) {
+            uint32_t at = p->first[p->use[e]]++;
+            sample[at] = (uint32_t)b;
+            sample_weight[at] = p->weight[e];
+        }
+    /* first[u] now holds the end of slot u's ids, which is where slot u + 1's begin */
     for (uint32_t u = 0; u < U; u++) {
         uint32_t begin = u ? p->first[u - 1] : 0, end = p->first[u];
-        /* S[u] = sum of dz rows of the samples that use u */
+        if (end == begin) continue; /* frozen-table slots a batch did not use */
+        /* S[u] = sum of w dz over the ids that use u */
         float *s = S + (size_t)u * C;
-        gather_sum(s, 0, dz, (size_t)lddz, p->users + begin, (int)(end - begin), C);
+        gather_sum(s, 0, dz, (size_t)lddz, sample + begin, p->unit_weights ? NULL : sample_weight + begin,
+                   (int)(end - begin), C);
         const float *e = table + (size_t)p->rows[u] * k;
         size_t w_row = (size_t)p->field[u] * k;
         float *de = mtr_sparse_rows_at(dtable, p->rows[u]);
@@ -168,5 +233,25 @@ void embedding_projection_backward(mtr_projection *p, float *dw, int lddw, mtr_s
             mtr_vec_axpy(dw + (w_row + (size_t)j) * lddw, e[j], s, C);
             de[j] += mtr_vec_dot(s, w + (w_row + (size_t)j) * ldw, C);
         }
+    }
+}
+
+void embedding_bag_forward(const mtr_projection *p, float *x, int ldx, const float *table, int B) {
+    const int k = p->dim, F = p->n_fields;
+    for (int b = 0; b < B; b++) {
+        float *xb = x + (size_t)b * ldx;
+        memset(xb, 0, (size_t)F * k * sizeof *xb);
+        for (uint32_t e = p->entry_start[b]; e < p->entry_start[b + 1]; e++)
+            mtr_vec_axpy(xb + (size_t)p->entry_field[e] * k, p->weight[e], table + (size_t)p->entry_row[e] * k, k);
+    }
+}
+
+void embedding_bag_backward(const mtr_projection *p, mtr_sparse_rows *dtable, const float *dx, int lddx, int B) {
+    const int k = p->dim;
+    for (int b = 0; b < B; b++) {
+        const float *db = dx + (size_t)b * lddx;
+        for (uint32_t e = p->entry_start[b]; e < p->entry_start[b + 1]; e++)
+            mtr_vec_axpy(mtr_sparse_rows_at(dtable, p->entry_row[e]), p->weight[e], db + (size_t)p->entry_field[e] * k,
+                         k);
     }
 }

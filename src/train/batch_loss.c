@@ -8,12 +8,13 @@
 #include "ops/ops.h"
 
 void mtr_batch_loss(const mtr_model *m, mtr_net_buffers *nb, mtr_sparse_rows *emb, float *grad,
-                    const uint32_t *ids, const float *numeric, const float *labels, int B, const size_t *labelled,
-                    const float *task_weight, double *loss_sum, int backward) {
-    int T = m->n_tasks, net_of[MTR_MAX_TASKS];
+                    const mtr_batch *batch, const size_t *labelled, const float *task_weight, double *loss_sum,
+                    int backward) {
+    int T = m->n_tasks, net_of[MTR_MAX_TASKS], B = batch->n_rows;
+    const float *labels = batch->labels;
     for (int k = 0; k < m->n_nets; k++) {
         const mtr_net *net = &m->nets[k];
-        mtr_net_forward(m, net, &nb[k], ids, numeric, B);
+        mtr_net_forward(m, net, &nb[k], batch);
         if (backward) memset(nb[k].dout, 0, (size_t)B * T * sizeof(float));
         for (int t = 0; t < net->n_tasks; t++) net_of[net->task[t]] = k;
     }
@@ -38,5 +39,5 @@ void mtr_batch_loss(const mtr_model *m, mtr_net_buffers *nb, mtr_sparse_rows *em
         }
     }
     if (backward)
-        for (int k = 0; k < m->n_nets; k++) mtr_net_backward(m, &m->nets[k], &nb[k], grad, &emb[k], ids, B);
+        for (int k = 0; k < m->n_nets; k++) mtr_net_backward(m, &m->nets[k], &nb[k], grad, &emb[k], B);
 }

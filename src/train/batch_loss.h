@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/batch.h"
 #include "models/net_pass.h"
 
 /* nb[k] and emb[k] belong to net k. `labelled[t]` is the number of rows with a label for task t in the
@@ -14,7 +15,7 @@
  * receives the sum of task t's per-row losses over these rows (unweighted). `grad` (dense slab) and
  * emb[] accumulate; the caller zeroes them. With backward = 0 only the losses are computed. */
 void mtr_batch_loss(const mtr_model *m, mtr_net_buffers *nb, mtr_sparse_rows *emb, float *grad,
-                    const uint32_t *ids, const float *numeric, const float *labels, int B, const size_t *labelled,
-                    const float *task_weight, double *loss_sum, int backward);
+                    const mtr_batch *batch, const size_t *labelled, const float *task_weight, double *loss_sum,
+                    int backward);
 
 #endif

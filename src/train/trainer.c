@@ -13,7 +13,8 @@
 #include <time.h>
 
 #include "data/dataset.h"
-#include "models/batch.h"
+#include "data/batch.h"
+#include "models/view_rows.h"
 #include "models/net_pass.h"
 #include "ops/ops.h"
 #include "train/batch_loss.h"
@@ -25,9 +26,7 @@ typedef struct worker {
     mtr_net_buffers nb[MTR_MAX_NETS]; /* activations and gradients per net */
     mtr_sparse_rows emb[MTR_MAX_NETS];/* embedding gradients per net */
     float *grad;                      /* dense gradient slab (model layout; embedding parts unused) */
-    uint32_t *ids;                    /* (max_rows, n_cat) gathered ids */
-    float *numeric;                   /* (max_rows, n_num) gathered numeric inputs */
-    float *labels;                    /* (max_rows, n_tasks) gathered labels */
+    mtr_batch batch;                  /* this worker's slice of the batch, gathered */
     double loss[MTR_MAX_TASKS];       /* this batch's summed per-row loss per task */
 } worker;
 
@@ -56,16 +55,15 @@ static void trainer_free(trainer *tr) {
                 mtr_sparse_rows_free(&wk->emb[k]);
             }
             free(wk->grad);
-            free(wk->ids);
-            free(wk->numeric);
-            free(wk->labels);
+            mtr_batch_free(&wk->batch);
         }
         free(tr->workers);
     }
     mtr_optimizer_free(&tr->opt);
 }
 
-static int trainer_init(trainer *tr, mtr_model *m, const mtr_train_config *cfg, mtr_error *err) {
+static int trainer_init(trainer *tr, mtr_model *m, const mtr_train_config *cfg, const mtr_dataset *data,
+                        mtr_error *err) {
     memset(tr, 0, sizeof *tr);
     tr->model = m;
     tr->cfg = cfg;
@@ -75,23 +73,19 @@ static int trainer_init(trainer *tr, mtr_model *m, const mtr_train_config *cfg, 
     if (mtr_optimizer_init(&tr->opt, cfg, m->n_params, err) != 0) return -1;
     tr->workers = calloc((size_t)tr->n_workers, sizeof *tr->workers);
     if (!tr->workers) return mtr_fail(err, "out of memory");
-    const mtr_net *n0 = &m->nets[0];
-    size_t F = (size_t)n0->n_fields, N = (size_t)n0->n_numeric, T = (size_t)m->n_tasks;
-    size_t rows = (size_t)tr->max_rows;
+    size_t rows = (size_t)tr->max_rows, max_ids = data->max_row_ids;
     for (int w = 0; w < tr->n_workers; w++) {
         worker *wk = &tr->workers[w];
         wk->grad = calloc(m->n_params ? m->n_params : 1, sizeof *wk->grad);
-        wk->ids = malloc((rows * F + 1) * sizeof *wk->ids);
-        wk->numeric = malloc((rows * N + 1) * sizeof *wk->numeric);
-        wk->labels = malloc((rows * T + 1) * sizeof *wk->labels);
-        if (!wk->grad || !wk->ids || !wk->numeric || !wk->labels) return mtr_fail(err, "out of memory");
+        if (!wk->grad) return mtr_fail(err, "out of memory");
+        if (mtr_batch_init(&wk->batch, data, tr->max_rows, err) != 0) return -1;
         for (int k = 0; k < m->n_nets; k++) {
             const mtr_net *net = &m->nets[k];
             uint32_t table_rows = net->field_offset[net->n_fields];
             /* worker 0 also receives the other workers' rows when they are merged */
-            uint64_t touch = (uint64_t)(w == 0 ? (size_t)cfg->batch_size : rows) * F;
+            uint64_t touch = (uint64_t)(w == 0 ? (size_t)cfg->batch_size : rows) * max_ids;
             uint32_t cap = touch < table_rows ? (uint32_t)touch : table_rows;
-            if (mtr_net_buffers_init(&wk->nb[k], net, m->n_tasks, tr->max_rows, 1) != 0 ||
+            if (mtr_net_buffers_init(&wk->nb[k], net, m->n_tasks, tr->max_rows, (uint32_t)max_ids, 1) != 0 ||
                 mtr_sparse_rows_init(&wk->emb[k], table_rows, net->emb_dim, cap) != 0)
                 return mtr_fail(err, "out of memory for training buffers");
         }
@@ -111,9 +105,8 @@ static void worker_pass(trainer *tr, int w, const mtr_view *view, const uint32_t
             memset(wk->grad + m->tensors[i].offset, 0, m->tensors[i].size * sizeof(float));
     for (int k = 0; k < m->n_nets; k++) mtr_sparse_rows_clear(&wk->emb[k]);
     if (rows <= 0) return;
-    mtr_gather_batch(view, order, start + (size_t)lo, rows, wk->ids, wk->numeric, wk->labels);
-    mtr_batch_loss(m, wk->nb, wk->emb, wk->grad, wk->ids, wk->numeric, wk->labels, rows, tr->labelled,
-                   tr->cfg->task_weight, wk->loss, 1);
+    mtr_batch_gather(&wk->batch, view, order, start + (size_t)lo, rows);
+    mtr_batch_loss(m, wk->nb, wk->emb, wk->grad, &wk->batch, tr->labelled, tr->cfg->task_weight, wk->loss, 1);
 }
 
 /* Worker 0 takes the other workers' embedding rows, in worker order. Single-threaded; its cost is the
@@ -240,7 +233,7 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
     float *valid_scores = valid ? malloc((n_valid + 1) * (size_t)T * sizeof(float)) : NULL;
     float *valid_labels = valid ? malloc((n_valid + 1) * (size_t)T * sizeof(float)) : NULL;
     int rc = -1;
-    if (trainer_init(&tr, model, cfg, err) != 0) goto done;
+    if (trainer_init(&tr, model, cfg, train->data, err) != 0) goto done;
     if (!order || !block_order || (valid && (!best_params || !valid_scores || !valid_labels))) {
         mtr_fail(err, "out of memory");
         goto done;
