@@ -241,7 +241,8 @@ void mtr_conversion_metrics_compute(const float *pctr, size_t pctr_stride, const
                                     size_t label_stride, const float *cf_purchase, const float *true_pcvr,
                                     size_t truth_stride, size_t n, mtr_conversion_metrics *out);
 
-/* Predict `view` and compute metrics for every task into out[0..n_tasks-1]. */
+/* Predict `view` and compute metrics for every task into out[0..n_tasks-1]. Each task is scored with the
+ * model's prediction of its label: for an ESMM conversion task that is pCTR x pCVR, not pCVR. */
 int mtr_evaluate(const mtr_model *model, const mtr_view *view, mtr_task_metrics *out, int n_threads,
                  mtr_error *err);
 
@@ -284,6 +285,10 @@ typedef struct mtr_train_config {
     float task_weight[MTR_MAX_TASKS]; /* loss weight per task */
     uint64_t seed;                    /* shuffling (weights are seeded at mtr_model_create) */
     int n_threads;                    /* worker threads; 1 = no threading */
+    int init_output_bias;             /* before training, set each output's bias to the training labels'
+                                         base rate (logit of the positive rate; the mean for regression;
+                                         for an ESMM conversion task, logit of conversions per click),
+                                         so small or imbalanced samples start calibrated */
     size_t shuffle_window;            /* 0: shuffle all rows each epoch; else visit blocks of this many
                                          consecutive rows in random order, each block shuffled (bounded
                                          memory, near-sequential reads of data larger than memory) */
@@ -468,8 +473,10 @@ int mtr_cvr_method_parse(const char *name, mtr_cvr_method *method);
 
 typedef struct mtr_cvr_model mtr_cvr_model;
 
-/* Train an estimator. Methods that pair a CVR (or CTCVR) network with a CTR network use `ctr_model`
- * (borrowed, already trained, predicting task 0) when it is not NULL, else they train their own. */
+/* Train an estimator. Every network trains on its method's sample with 10 % of it held out for early
+ * stopping (train_cfg's max_epochs and patience; ESMM is stopped on pCTR x pCVR's AUC). Methods that pair
+ * a CVR (or CTCVR) network with a CTR network use `ctr_model` (borrowed, already trained, predicting
+ * task 0) when it is not NULL, else they train their own. */
 mtr_cvr_model *mtr_cvr_train(const mtr_schema *schema, const mtr_cvr_config *cfg, const mtr_view *train,
                              const mtr_train_config *train_cfg, const mtr_model *ctr_model, mtr_error *err);
 /* A CTR network of the configuration's shape, trained on every impression (for sharing across methods). */

@@ -11,6 +11,11 @@ int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
+/* `mtrank experiment esmm` (cmd_experiment_esmm.c), dispatched by cmd_experiment. */
+int cmd_experiment_esmm(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
+/* `mtrank experiment synthetic` (cmd_experiment_synthetic.c), dispatched by cmd_experiment. */
+int experiment_synthetic(int argc, char **argv);
 
 /* argv contains -h or --help after the command name. */
 int wants_help(int argc, char **argv);

@@ -16,6 +16,8 @@ void model_options(cli_option *o, mtr_model_config *c) {
     o[4] = (cli_option){"towers", CLI_LAYERS, c->tower_layers, &c->n_tower_layers, 0, 0,
                         "widths of each task tower's hidden layers"};
     o[5] = (cli_option){"activation", CLI_ACTIVATION, &c->activation, NULL, 0, 0, "relu, tanh, sigmoid, linear"};
+    o[6] = (cli_option){"conversion-task", CLI_INT, &c->conversion_task, NULL, -1, MTR_MAX_TASKS - 1,
+                        "ESMM: this task's output is pCVR, learned through pCTR (task 0) x pCVR; -1 none"};
 }
 
 void train_options(cli_option *o, mtr_train_config *c, const char **task_weights) {

@@ -6,7 +6,7 @@
 #include "cli/options.h"
 #include "mtrank.h"
 
-#define MODEL_OPTION_COUNT 6
+#define MODEL_OPTION_COUNT 7
 #define TRAIN_OPTION_COUNT 9
 
 /* Fill opts[0..MODEL_OPTION_COUNT) with options bound to *cfg. */

@@ -35,6 +35,12 @@ static int file_crc32(const char *path, uint32_t *crc, mtr_error *err) {
     return 0;
 }
 
+int mkdir_cache(const char *dir, mtr_error *err) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return mtr_fail(err, "%s: cannot create cache directory: %s", dir, strerror(errno));
+    return 0;
+}
+
 mtr_dataset *prepare_dataset(const mtr_schema *schema, const char *path, const char *cache_dir,
                              mtr_error *err) {
     /* standard input cannot be identified or re-read, so it is parsed into memory */
@@ -46,10 +52,7 @@ mtr_dataset *prepare_dataset(const mtr_schema *schema, const char *path, const c
     }
     uint32_t content_crc = 0;
     if (file_crc32(path, &content_crc, err) != 0) return NULL;
-    if (mkdir(cache_dir, 0777) != 0 && errno != EEXIST) {
-        mtr_fail(err, "%s: cannot create cache directory: %s", cache_dir, strerror(errno));
-        return NULL;
-    }
+    if (mkdir_cache(cache_dir, err) != 0) return NULL;
     /* the key: schema fingerprint, absolute path, size, modification time, content checksum */
     char full[PATH_MAX];
     if (!realpath(path, full)) snprintf(full, sizeof full, "%s", path);

@@ -12,4 +12,7 @@
 mtr_dataset *prepare_dataset(const mtr_schema *schema, const char *path, const char *cache_dir,
                              mtr_error *err);
 
+/* Create the cache directory if it does not exist. */
+int mkdir_cache(const char *dir, mtr_error *err);
+
 #endif

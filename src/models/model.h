@@ -102,6 +102,10 @@ static inline int mtr_net_stem_width(const mtr_net *net) {
     return net->n_tower_layers > 0 ? net->tower_width[0] : 1;
 }
 
+/* Turn mtr_predict's scores into predictions of each task's label: the conversion task's pCVR becomes
+ * pCTR x pCVR (its label is clicked-and-converted on every row); other tasks are unchanged. */
+void mtr_scores_to_label_space(const mtr_model *model, float *scores, size_t n);
+
 /* Build the layout for `schema` and `cfg` and allocate a zeroed slab (no initialisation). */
 mtr_model *mtr_model_alloc(const mtr_schema *schema, const mtr_model_config *cfg, mtr_error *err);
 /* Initialise every tensor from `seed` (embeddings uniform +-0.05, weights Glorot uniform, biases 0). */

@@ -81,6 +81,12 @@ int mtr_predict(const mtr_model *model, const mtr_view *view, float *scores, int
     return failed ? mtr_fail(err, "out of memory for prediction buffers") : 0;
 }
 
+void mtr_scores_to_label_space(const mtr_model *model, float *scores, size_t n) {
+    int c = model->cfg.conversion_task, T = model->n_tasks;
+    if (c < 0) return;
+    for (size_t i = 0; i < n; i++) scores[i * T + c] *= scores[i * T];
+}
+
 int mtr_evaluate(const mtr_model *model, const mtr_view *view, mtr_task_metrics *out, int n_threads,
                  mtr_error *err) {
     int T = model->n_tasks;
@@ -93,6 +99,7 @@ int mtr_evaluate(const mtr_model *model, const mtr_view *view, mtr_task_metrics 
     if (!scores || !labels) {
         mtr_fail(err, "out of memory for %zu scores", n);
     } else if (mtr_predict(model, view, scores, n_threads, err) == 0) {
+        mtr_scores_to_label_space(model, scores, n);
         mtr_view_labels(view, labels);
         for (int t = 0; t < T; t++)
             mtr_task_metrics_compute(model->kind[t], scores + t, labels + t, n, (size_t)T, &out[t]);

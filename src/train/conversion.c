@@ -54,6 +54,49 @@ void mtr_cvr_config_default(mtr_cvr_config *cfg, mtr_cvr_method method) {
     cfg->seed = 1;
 }
 
+/* Hold out a seeded `fraction` of a view's rows for early stopping: the network is validated on rows
+ * drawn from the same sample it trains on. Both views own their row arrays. */
+static int split_view(const mtr_view *v, double fraction, uint64_t seed, mtr_view *fit, mtr_view *hold,
+                      mtr_error *err) {
+    size_t n = v->count, n_hold = (size_t)(fraction * (double)n + 0.5);
+    uint32_t *perm = malloc((n ? n : 1) * sizeof *perm), *a = malloc((n ? n : 1) * sizeof *a);
+    uint32_t *b = malloc((n_hold ? n_hold : 1) * sizeof *b);
+    if (!perm || !a || !b) {
+        free(perm), free(a), free(b);
+        return mtr_fail(err, "out of memory splitting %zu rows", n);
+    }
+    for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+    mtr_rng rng;
+    mtr_rng_seed(&rng, seed);
+    mtr_rng_shuffle_u32(&rng, perm, n);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t row = v->rows ? v->rows[perm[i]] : perm[i];
+        if (i < n_hold) b[i] = row;
+        else a[i - n_hold] = row;
+    }
+    free(perm);
+    *fit = (mtr_view){v->data, a, n - n_hold};
+    *hold = (mtr_view){v->data, b, n_hold};
+    return 0;
+}
+
+/* Train `m` on `rows`, early-stopped on a held-out share of them (10 %) for its main task. */
+static int train_held_out(mtr_model *m, const mtr_view *rows, const mtr_train_config *tc_in, int main_task,
+                          uint64_t seed, mtr_error *err) {
+    mtr_view fit, hold;
+    if (split_view(rows, 0.1, mtr_seed_mix(seed, 404), &fit, &hold, err) != 0) return -1;
+    mtr_train_config tc = *tc_in;
+    tc.main_task = main_task;
+    tc.seed = seed;
+    tc.init_output_bias = 1; /* samples this imbalanced (1 % conversions) must not start at p = 0.5 */
+    mtr_train_result res;
+    int rc = fit.count > 0 && hold.count > 0 ? mtr_train(m, &fit, &hold, &tc, &res, err)
+                                             : mtr_train(m, rows, NULL, &tc, &res, err);
+    mtr_view_free_rows(&fit);
+    mtr_view_free_rows(&hold);
+    return rc;
+}
+
 /* A single-task network of the configured shape predicting `task`. */
 static mtr_model *train_single(const mtr_schema *schema, const mtr_cvr_config *cfg, int task, const mtr_view *rows,
                                const mtr_train_config *tc_in, uint64_t seed, mtr_error *err) {
@@ -63,12 +106,7 @@ static mtr_model *train_single(const mtr_schema *schema, const mtr_cvr_config *c
     mc.task_mask = 1u << task;
     mc.conversion_task = -1;
     mtr_model *m = mtr_model_create(schema, &mc, seed, err);
-    if (!m) return NULL;
-    mtr_train_config tc = *tc_in;
-    tc.main_task = task;
-    tc.seed = seed;
-    mtr_train_result res;
-    if (mtr_train(m, rows, NULL, &tc, &res, err) != 0) {
+    if (m && train_held_out(m, rows, tc_in, task, seed, err) != 0) {
         mtr_model_free(m);
         return NULL;
     }
@@ -192,11 +230,9 @@ mtr_cvr_model *mtr_cvr_train(const mtr_schema *schema, const mtr_cvr_config *cfg
         if (cfg->method == MTR_CVR_ESMM_NS) mc.kind = MTR_MODEL_SINGLE_TASK;
         mc.task_mask = 1u | (1u << pt);
         mc.conversion_task = pt;
-        mtr_train_config t2 = *tc;
-        t2.seed = seed;
-        mtr_train_result res;
         m->main = mtr_model_create(schema, &mc, seed, err);
-        if (!m->main || mtr_train(m->main, train, NULL, &t2, &res, err) != 0) goto fail;
+        /* early-stopped on the conversion task, scored as pCTR x pCVR against clicked-and-converted */
+        if (!m->main || train_held_out(m->main, train, tc, pt, seed, err) != 0) goto fail;
         m->training_rows = train->count;
         return m;
     }

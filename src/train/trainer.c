@@ -191,6 +191,38 @@ static double train_step(trainer *tr, const mtr_view *view, const uint32_t *orde
     return loss;
 }
 
+/* Output biases at the labels' base rates (mtr_train_config.init_output_bias). */
+static void init_output_biases(mtr_model *m, const mtr_view *train) {
+    int T = m->n_tasks, conv = m->cfg.conversion_task;
+    double sum[MTR_MAX_TASKS] = {0}, cnt[MTR_MAX_TASKS] = {0};
+    for (size_t i = 0; i < train->count; i++) {
+        const float *lab = mtr_row_labels(train->data, mtr_view_row(train, i));
+        for (int t = 0; t < T; t++)
+            if (!isnan(lab[t])) sum[t] += lab[t], cnt[t] += 1;
+    }
+    for (int k = 0; k < m->n_nets; k++) {
+        const mtr_net *net = &m->nets[k];
+        for (int j = 0; j < net->n_tasks; j++) {
+            int t = net->task[j];
+            if (!cnt[t]) continue;
+            double mean = sum[t] / cnt[t], v;
+            if (t == conv && cnt[0] > 0) mean = sum[0] > 0 ? mean / (sum[0] / cnt[0]) : 0.5;
+            if (m->kind[t] == MTR_TASK_BINARY) {
+                double p = fmin(fmax(mean, 1e-6), 1 - 1e-6);
+                v = log(p / (1 - p));
+            } else {
+                v = mean;
+            }
+            float *bias;
+            if (net->n_layers == 0 && net->n_tower_layers == 0) /* the output is an input-layer column */
+                bias = m->params + m->tensors[net->t_input_b].offset + j;
+            else
+                bias = m->params + m->tensors[net->t_tower_b[j][net->n_tower_layers]].offset;
+            *bias = (float)v;
+        }
+    }
+}
+
 /* The validation score that early stopping maximises: AUC for binary tasks, R^2 for regression. */
 static double selection_metric(const mtr_task_metrics *mt) {
     double v = mt->kind == MTR_TASK_BINARY ? mt->auc : mt->r2;
@@ -240,6 +272,7 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
     }
     for (size_t i = 0; i < n_blocks; i++) block_order[i] = (uint32_t)i;
     if (valid) mtr_view_labels(valid, valid_labels);
+    if (cfg->init_output_bias) init_output_biases(model, train);
 
     double t_start = now_seconds(), best_metric = -INFINITY, interval_loss = 0.0;
     int since_best = 0;
@@ -297,6 +330,7 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
         rep.samples_per_second = (double)n / (t1 - t0 > 0 ? t1 - t0 : 1e-9);
         if (valid) {
             if (mtr_predict(model, valid, valid_scores, cfg->n_threads, err) != 0) goto done;
+            mtr_scores_to_label_space(model, valid_scores, n_valid);
             for (int t = 0; t < T; t++)
                 mtr_task_metrics_compute(model->kind[t], valid_scores + t, valid_labels + t, n_valid,
                                          (size_t)T, &rep.valid[t]);
