@@ -437,6 +437,12 @@ int mtr_gen_ccp(const mtr_ccp_config *cfg, mtr_ccp_row_fn fn, void *user, mtr_cc
 int mtr_gen_ccp_write(const mtr_ccp_config *cfg, const char *out_path, const char *spec_path,
                       mtr_ccp_summary *summary, mtr_error *err);
 
+/* Learning to rank from preference pairs (BPR, Rendle et al. 2009): the output of cfg->main_task is a
+ * ranking score and each pair adds -log sigmoid(s_preferred - s_other); `pairs` holds view positions,
+ * preferred first, two per pair. The other tasks' labels are not used. */
+int mtr_train_pairs(mtr_model *model, const mtr_view *rows, const uint32_t *pairs, size_t n_pairs,
+                    const mtr_train_config *cfg, mtr_train_result *result, mtr_error *err);
+
 /* ---------------------------------------------------------------- post-click conversion (ESMM) */
 
 /* The ways to estimate post-click conversion that the ESMM paper (Ma et al., SIGIR 2018) compares. The
@@ -489,6 +495,465 @@ size_t mtr_cvr_parameter_count(const mtr_cvr_model *model);
 /* Rows the CVR (or CTCVR) network was trained on, after the method's sample selection. */
 size_t mtr_cvr_training_rows(const mtr_cvr_model *model);
 void mtr_cvr_free(mtr_cvr_model *model);
+
+/* ---------------------------------------------------------------- learning to rank: LambdaMART */
+
+/* Ranked-list metrics of one list (a query group: the candidates of one request). Relevance is graded
+ * (e.g. 4 purchase > 3 cart > 2 favourite > 1 click > 0 impression), finite and >= 0; an item is
+ * "relevant" when its relevance is > 0. Items are ranked by score, highest first. Tied scores are
+ * handled deterministically and without regard to input order: a metric is its expected value over the
+ * orders of each run of tied items (for NDCG, each tied item gets the mean discount of the ranks the run
+ * occupies: McSherry & Najork 2008). A NaN score, or a relevance that is negative, infinite or NaN, gives
+ * NaN. */
+
+/* NDCG@k: DCG = sum over ranks r = 1..k of (2^rel - 1) / log2(1 + r), divided by the DCG of the list
+ * sorted by relevance. k = 0 or k >= n: the whole list. A list with nothing relevant (all relevance 0, or
+ * n = 0) has NDCG 1: no order is better than another. */
+double mtr_ndcg(const float *scores, const float *relevance, size_t n, int k);
+/* 1 / rank of the first relevant item; 0 when nothing is relevant. */
+double mtr_reciprocal_rank(const float *scores, const float *relevance, size_t n);
+/* (relevant items in the top k) / k, trec_eval's convention: a list shorter than k counts the missing
+ * ranks as not relevant. k = 0: the whole list (divided by n). 0 for an empty list. */
+double mtr_precision_at_k(const float *scores, const float *relevance, size_t n, int k);
+
+typedef struct mtr_list_metrics {
+    int k;                   /* the cut-off used for NDCG and precision (0 = whole list) */
+    size_t groups;           /* non-empty groups */
+    size_t groups_relevant;  /* of which with at least one relevant item: the means are over these */
+    double ndcg;             /* mean NDCG@k; NaN when no group has a relevant item */
+    double mrr;              /* mean reciprocal rank */
+    double precision;        /* mean precision@k */
+} mtr_list_metrics;
+
+/* Metrics averaged over query groups: group g is rows [group_start[g], group_start[g+1]), so
+ * group_start has n_groups + 1 entries, starts at 0 and never decreases. Groups without a relevant item
+ * are counted but left out of the means (every order of them is as good). -1 with a message on malformed
+ * groups, a NaN score or a bad relevance (naming the row). */
+int mtr_list_metrics_compute(const float *scores, const float *relevance, const size_t *group_start,
+                             size_t n_groups, int k, mtr_list_metrics *out, mtr_error *err);
+
+/* Learning-to-rank data: a dense feature matrix with graded relevance, in query groups. */
+typedef struct mtr_rank_data {
+    const float *X;            /* (n, d) row-major features; NaN = missing, infinities allowed */
+    const float *relevance;    /* (n) graded relevance, finite, in [0, 31] */
+    const size_t *group_start; /* (n_groups + 1): group g is rows [group_start[g], group_start[g+1]);
+                                  group_start[0] = 0, non-decreasing, group_start[n_groups] = n */
+    size_t n;                  /* rows (candidates), 1 .. 2^32 - 1 */
+    size_t n_groups;           /* query groups (lists), >= 1 */
+    int d;                     /* features per row, >= 1 */
+} mtr_rank_data;
+
+/* LambdaMART (Burges 2010): gradient-boosted regression trees fitted by Newton steps to the lambda
+ * gradients of NDCG@K, on features pre-binned by quantiles of the training data. See docs/lambdamart.md. */
+typedef struct mtr_lambdamart_config {
+    int n_trees;               /* boosting rounds at most, >= 1 */
+    float learning_rate;       /* shrinkage of every tree's leaf values, in (0, 1] */
+    int max_leaves;            /* leaves per tree, 2..65536; trees grow best-first (leaf-wise) */
+    int max_depth;             /* 0 = no limit; else leaves at this depth are not split (1..64) */
+    int min_samples_leaf;      /* rows in a leaf at least, >= 1 */
+    float min_hessian_leaf;    /* sum of second-order weights in a leaf at least, >= 0 */
+    float l2;                  /* L2 penalty on leaf values: leaf = -G / (H + l2), >= 0 */
+    int max_bins;              /* histogram bins per feature for values, 2..255 (missing gets one more) */
+    size_t bin_sample_rows;    /* rows sampled (seeded) to place the bin edges; 0 = every row */
+    float feature_fraction;    /* share of features each tree may split on, in (0, 1] */
+    float group_fraction;      /* share of query groups each tree is fitted on (row subsampling by whole
+                                  groups, so lists stay intact), in (0, 1] */
+    int ndcg_k;                /* K of NDCG@K in the lambdas and the validation metric; 0 = whole list */
+    float sigma;               /* steepness of the pairwise logistic in the lambdas, > 0 */
+    int early_stopping_rounds; /* with validation data: stop after this many trees without a better
+                                  validation NDCG@K; 0 = never stop early. The model always ends with
+                                  the trees of the best validation NDCG@K. */
+    uint64_t seed;             /* bin sample, feature and group sampling */
+    int n_threads;             /* 1..256; results do not depend on it */
+} mtr_lambdamart_config;
+
+/* 300 trees, learning rate 0.1, 31 leaves, no depth limit, 20 rows and hessian 1e-3 per leaf, L2 1,
+ * 255 bins placed on 200000 sampled rows, all features and groups, NDCG@10, sigma 1, early stopping
+ * after 30 trees, seed 1, 1 thread. */
+void mtr_lambdamart_config_default(mtr_lambdamart_config *cfg);
+/* NULL if the configuration is usable, else a static message saying what is wrong. */
+const char *mtr_lambdamart_config_check(const mtr_lambdamart_config *cfg);
+
+/* Training progress after each tree, and the summary a model keeps (mtr_lambdamart_summary). */
+typedef struct mtr_lambdamart_report {
+    int tree;           /* trees in the model so far (the one just added is number `tree`) */
+    int n_trees;        /* the configured maximum */
+    int leaves;         /* leaves of the tree just added */
+    double train_ndcg;  /* mean NDCG@K of the training groups with a relevant item */
+    double valid_ndcg;  /* the same on the validation groups; NaN without validation data */
+    int best_tree;      /* tree count with the best validation NDCG@K so far (= tree without one) */
+    double seconds;     /* wall time since training started */
+} mtr_lambdamart_report;
+
+/* Called after each tree; return non-zero to stop (the model keeps the best trees so far). */
+typedef int (*mtr_lambdamart_progress_fn)(const mtr_lambdamart_report *report, void *user);
+
+typedef struct mtr_lambdamart mtr_lambdamart;
+
+/* Train on `train`; `valid` (may be NULL, same d) drives early stopping. Deterministic for a seed. Fails
+ * on a bad configuration, malformed data (naming the row or group), or training data in which no group
+ * holds two different relevance values. */
+mtr_lambdamart *mtr_lambdamart_train(const mtr_rank_data *train, const mtr_rank_data *valid,
+                                     const mtr_lambdamart_config *cfg, mtr_lambdamart_progress_fn progress,
+                                     void *progress_user, mtr_error *err);
+/* One score per row of X (n, d), higher = ranked first; d must be the model's. Rows are independent and
+ * the result does not depend on n_threads. */
+int mtr_lambdamart_predict(const mtr_lambdamart *model, const float *X, size_t n, int d, float *scores,
+                           int n_threads, mtr_error *err);
+int mtr_lambdamart_tree_count(const mtr_lambdamart *model);
+int mtr_lambdamart_feature_count(const mtr_lambdamart *model);
+/* The configuration it was trained with. */
+const mtr_lambdamart_config *mtr_lambdamart_get_config(const mtr_lambdamart *model);
+/* The training report at the tree count the model kept (seconds: the whole training). */
+const mtr_lambdamart_report *mtr_lambdamart_summary(const mtr_lambdamart *model);
+/* Total split gain per feature (d values): which features the trees use. */
+const float *mtr_lambdamart_feature_gain(const mtr_lambdamart *model);
+/* Model files: the tensor container (magic, version, metadata, trees as arrays, checksum), written
+ * atomically; loading checks that every tree is well formed. */
+int mtr_lambdamart_save(const mtr_lambdamart *model, const char *path, mtr_error *err);
+mtr_lambdamart *mtr_lambdamart_load(const char *path, mtr_error *err);
+void mtr_lambdamart_free(mtr_lambdamart *model);
+
+/* ---------------------------------------------------------------- multi-objective session simulator */
+
+/* Requests (sessions) of one user with a candidate list each, for multi-objective ranking: the impression
+ * simulator's kind of world (users and items with latent tastes, popularity, context) with five
+ * objectives and known ground truth (docs/sessions-simulator.md). Per request: a user drawn by activity, a
+ * context and a hidden shopping intent; `list_length` distinct candidates retrieved by popularity and from
+ * the user's favourite categories; the logging policy orders them by popularity + taste + noise. Each
+ * candidate has TRUE position-free probabilities: click if examined, then cart, favourite and purchase
+ * given a click (purchase likelier after a cart) and the expected dwell given a click. The logged outcomes
+ * are drawn under position bias: examined with exam(k) = (1 + k / position_scale)^-position_power at
+ * logged position k, click ~ Bernoulli(exam x true_click), and cart, fav, purchase (after the cart draw)
+ * and dwell only after a click. Intercepts are calibrated on a sample of requests so that the logged rates
+ * meet the targets. Deterministic for (cfg); each request has its own random stream, so a run is the
+ * prefix of a longer one. Memory is bounded by the world (users, items) and one request. */
+#define MTR_SESSIONS_FIELDS 15      /* categorical fields per candidate: 7 user, 4 context, 4 item */
+#define MTR_SESSIONS_MAX_BAG 5      /* ids in the recent_categories bag: 1 to this */
+#define MTR_SESSIONS_MAX_IDS (MTR_SESSIONS_FIELDS - 1 + MTR_SESSIONS_MAX_BAG) /* ids per candidate at most */
+#define MTR_SESSIONS_NUMERIC 4      /* numeric item fields: price, age_days, promotion, low_quality */
+#define MTR_SESSIONS_TASKS 5        /* labels: click, cart, fav, purchase (0/1), dwell (seconds) */
+#define MTR_SESSIONS_TRUTH 8        /* ground-truth values per candidate (MTR_SESSIONS_TRUE_*) */
+#define MTR_SESSIONS_MAX_LIST 1000  /* candidates per request at most */
+#define MTR_SESSIONS_MAX_REQUESTS 16777216 /* 2^24 requests at most: request ids stay exact as float aux */
+
+/* Indices of mtr_session_candidate.labels (= task order of the spec) and .truth (= the CSV's order). */
+enum { MTR_SESSIONS_CLICK, MTR_SESSIONS_CART, MTR_SESSIONS_FAV, MTR_SESSIONS_PURCHASE, MTR_SESSIONS_DWELL };
+enum {
+    MTR_SESSIONS_TRUE_CLICK,        /* P(click | examined), position-free */
+    MTR_SESSIONS_TRUE_CART,         /* P(cart | click) */
+    MTR_SESSIONS_TRUE_FAV,          /* P(favourite | click) */
+    MTR_SESSIONS_TRUE_PURCHASE,     /* P(purchase | click), the cart draw averaged out */
+    MTR_SESSIONS_TRUE_DWELL,        /* E[dwell | click], seconds */
+    MTR_SESSIONS_UTILITY_GMV,       /* true_click x true_purchase x price: expected GMV per examination */
+    MTR_SESSIONS_UTILITY_ENGAGEMENT, /* true_click x true_dwell: expected seconds per examination */
+    MTR_SESSIONS_EXAMINE            /* exam(k) at the logged position: P(click) = examine x true_click */
+};
+
+typedef struct mtr_sessions_config {
+    uint64_t requests;          /* requests (candidate lists) to generate, 1..MTR_SESSIONS_MAX_REQUESTS */
+    uint64_t seed;              /* fixes the world (users, items, effects) and the intercepts */
+    uint64_t stream;            /* request stream: same seed, other stream = new requests of the same world */
+    int list_length;            /* candidates per request, 1..MTR_SESSIONS_MAX_LIST and at most n_items / 2 */
+    double ctr;                 /* target logged clicks per candidate (examination included), in (0, 1) */
+    double cart_rate;           /* target carts per click, in (0, 1) */
+    double fav_rate;            /* target favourites per click, in (0, 1) */
+    double purchase_rate;       /* target purchases per click that was not carted, in (0, 1) */
+    double cart_purchase_rate;  /* target purchases per carted click, in (0, 1) */
+    double dwell_median;        /* target median dwell of a click, seconds, in [1, 3600] */
+    double dwell_sigma;         /* log-scale sd of a dwell around its candidate's mean, in [0.05, 3] */
+    double overlap;             /* in [0, 1]: correlation of the click and conversion latent factors */
+    int n_users;                /* users */
+    int n_items;                /* items */
+    int dim;                    /* latent taste dimension */
+    int n_categories;           /* item categories */
+    int n_brands;               /* brands (each in one category) */
+    int n_shops;                /* shops (each with a hidden quality) */
+    double item_zipf;           /* item popularity ~ 1 / rank^item_zipf */
+    double retrieval_taste;     /* share of candidates retrieved from the user's favourite categories (the
+                                   rest by popularity), in [0, 1] */
+    double logging_taste;       /* logging policy: weight of the click affinity in its score, [0, 100] */
+    double logging_noise;       /* logging policy: sd of the Gaussian noise in its score, [0, 100] */
+    double position_scale;      /* examination (1 + k / scale)^-power at position k: scale in (0, 10^6] */
+    double position_power;      /* ... and power in [0, 10]; 0 = every position is examined */
+    double new_share;           /* share of items listed less than 7 days ago, in [0, 1] */
+    double promotion_share;     /* share of promoted items, in [0, 1] */
+    double low_quality_share;   /* share of low-quality items, in [0, 0.5] */
+    double price_median;        /* median price (currency units), in [0.1, 10000] */
+    double price_weight;        /* cart and purchase logit slope on log price (least wealthy users), [0, 100] */
+    int calibration_requests;   /* requests of the sample that calibrates the intercepts, 100.. (with
+                                   list_length at most 2 x 10^7 candidates) */
+    int threads;                /* threads compressing .gz output besides the caller's (0..16); no effect on data */
+} mtr_sessions_config;
+
+/* One candidate of a request, in logged order. */
+typedef struct mtr_session_candidate {
+    uint32_t item;                      /* item_id, raw 0..n_items-1 */
+    uint32_t category;                  /* the item's category (its brand's) */
+    uint32_t brand;                     /* brand id */
+    uint32_t shop;                      /* shop id */
+    float price;                        /* currency units, a whole number of cents */
+    float age_days;                     /* whole days since the item was listed; < 7 = new */
+    uint8_t promotion;                  /* 1 = promoted */
+    uint8_t low_quality;                /* 1 = low quality (converts less, more quick abandonment) */
+    uint16_t position;                  /* logged position 0..n-1 (its index in the request) */
+    float labels[MTR_SESSIONS_TASKS];   /* click, cart, fav, purchase (0/1; each of the last three implies a
+                                           click), dwell (seconds, > 0 exactly when clicked, else 0) */
+    float truth[MTR_SESSIONS_TRUTH];    /* MTR_SESSIONS_TRUE_* */
+    float purchase_split[2];            /* P(purchase | click, no cart), P(purchase | click, cart) */
+} mtr_session_candidate;
+
+/* One request: the user and context fields are shared by its candidates. Ids are raw values
+ * 0..cardinality-1 (mtr_sessions_field), not vocabulary ids. */
+typedef struct mtr_session_request {
+    uint64_t index;                        /* request_id, 0-based within the stream */
+    uint32_t user;                         /* user_id */
+    uint16_t user_attr[5];                 /* age_bucket, gender, city, purchase_power, user_segment */
+    uint16_t context[4];                   /* hour, weekday, device, scene */
+    int n_recent;                          /* ids in recent_categories, 1..MTR_SESSIONS_MAX_BAG */
+    uint32_t recent[MTR_SESSIONS_MAX_BAG]; /* the user's favourite categories (retrieval draws from them) */
+    double intent;                         /* hidden shopping intent, added to the cart and purchase logits */
+    int n;                                 /* candidates (list_length) */
+    const mtr_session_candidate *cand;     /* (n) in logged order: cand[k].position == k */
+} mtr_session_request;
+
+/* Called once per request in order; return non-zero to stop (mtr_gen_sessions then fails). */
+typedef int (*mtr_session_fn)(const mtr_session_request *req, void *user);
+
+typedef struct mtr_sessions_summary {
+    uint64_t requests;              /* requests generated */
+    uint64_t candidates;            /* rows: requests x list_length */
+    uint64_t clicks, carts, favs, purchases; /* rows with each label = 1 */
+    uint64_t cart_purchases;        /* purchases of carted clicks */
+    double ctr;                     /* clicks / candidates */
+    double cart_rate;               /* carts / clicks (NaN without clicks; likewise below) */
+    double fav_rate;                /* favourites / clicks */
+    double purchase_rate;           /* purchases / clicks */
+    double purchase_nocart_rate;    /* purchases without a cart / clicks without a cart */
+    double purchase_cart_rate;      /* cart_purchases / carts */
+    double dwell_median;            /* median dwell over clicks, seconds (histogram, 0.5 % resolution) */
+    double dwell_mean;              /* mean dwell over clicks */
+    double mean_examine;            /* mean examine over candidates */
+    double mean_true_click;         /* mean true_click over candidates */
+    double mean_expected_click;     /* mean examine x true_click: the expected ctr */
+    double mean_true_cart_clicked;  /* mean true_cart over clicked candidates: the expected cart_rate */
+    double mean_true_fav_clicked;   /* likewise fav */
+    double mean_true_purchase_clicked; /* likewise purchase */
+    double mean_true_dwell_clicked; /* mean true_dwell over clicks: the expected dwell_mean */
+    double new_share;               /* candidates younger than 7 days */
+    double promotion_share;         /* promoted candidates */
+    double low_quality_share;       /* low-quality candidates */
+    double gmv;                     /* sum of price over purchases */
+    double logged_gmv_at10;         /* mean over requests of sum_{k<10} exam(k) utility_gmv, logged order */
+    double ideal_gmv_at10;          /* the same with the candidates sorted by utility_gmv (the best order) */
+    double click_intercept, cart_intercept, fav_intercept, purchase_intercept; /* calibrated */
+    double cart_lift;               /* added to the purchase logit after a cart (calibrated) */
+    double dwell_log_median;        /* calibrated log-dwell intercept */
+} mtr_sessions_summary;
+
+/* 10000 requests, seed 1, stream 0, 100 candidates, ctr 0.05, cart 0.15, fav 0.08, purchase 0.03 without
+ * a cart and 0.20 after one, dwell median 30 s with log-sd 0.8, overlap 0.5, 100k users, 200k items,
+ * dim 8, 200 categories, 10k brands, 20k shops, item Zipf 0.8, retrieval taste 0.5, logging taste 0.5
+ * and noise 1, examination (1 + k/10)^-0.7, new 4 %, promoted 10 %, low quality 5 %, median price 30,
+ * price weight 0.5, calibration on 2000 requests, 1 compression thread. */
+void mtr_sessions_config_default(mtr_sessions_config *cfg);
+/* NULL if the configuration is usable, else a static message saying what is wrong. */
+const char *mtr_sessions_config_check(const mtr_sessions_config *cfg);
+/* Name of categorical field f (0..MTR_SESSIONS_FIELDS-1) or NULL; its raw ids are 0..*cardinality-1 and a
+ * candidate has one of them (1..*max_ids for the bag). Either pointer may be NULL. */
+const char *mtr_sessions_field(const mtr_sessions_config *cfg, int f, uint32_t *cardinality, int *max_ids);
+/* Names of numeric field i (price, age_days, promotion, low_quality), task t (click, cart, fav, purchase,
+ * dwell) and truth value i (true_click ... examine), as in the CSV; NULL when out of range. */
+const char *mtr_sessions_numeric_name(int i);
+const char *mtr_sessions_task_name(int t);
+const char *mtr_sessions_truth_name(int i);
+/* Candidate k's categorical ids in field order, CSR: field f's ids are ids[id_start[f] .. id_start[f+1]).
+ * Returns the number of ids. */
+int mtr_session_candidate_ids(const mtr_session_request *req, int k, uint32_t id_start[MTR_SESSIONS_FIELDS + 1],
+                              uint32_t ids[MTR_SESSIONS_MAX_IDS]);
+/* Candidate k's numeric fields as written: price, age_days, promotion, low_quality. */
+void mtr_session_candidate_numeric(const mtr_session_request *req, int k, float out[MTR_SESSIONS_NUMERIC]);
+/* Build the world, calibrate, then call fn for each of cfg->requests requests (fn may be NULL: summary
+ * only). `summary` (may be NULL) receives the realised rates. Deterministic for (cfg). */
+int mtr_gen_sessions(const mtr_sessions_config *cfg, mtr_session_fn fn, void *user,
+                     mtr_sessions_summary *summary, mtr_error *err);
+/* mtr_gen_sessions into a CSV file with a header, one row per candidate (gzip level 1 when out_path ends
+ * in .gz; "-" = stdout), written atomically, and the matching dataset spec into spec_path unless NULL. */
+int mtr_gen_sessions_write(const mtr_sessions_config *cfg, const char *out_path, const char *spec_path,
+                           mtr_sessions_summary *summary, mtr_error *err);
+
+/* ---------------------------------------------------------------- ranking: fusion and rules */
+
+/* Score fusion: one score per candidate from a formula over the candidate's variables (model scores such
+ * as ctr, cvr, item fields such as price, age) and named parameters, for example
+ *     ctr * (alpha + cvr) * (beta + price) ^ p * stay ^ a * cart ^ b * fav ^ c * rule_weight
+ * Operators + - * / ^ (right-associative, above unary minus: -2^2 = -4), comparisons < <= > >= == != (1 or
+ * 0, not chained), and, or, not, parentheses; functions min and max (2 or more arguments), log, exp, sqrt,
+ * abs, clamp(x, lo, hi), if(cond, a, b). Float arithmetic with IEEE semantics: NaN propagates (log of a
+ * negative number, a negative base to a non-integer power, 0/0, a NaN condition), log(0) = -inf.
+ * docs/fusion-and-rules.md has the grammar and every edge case. Compiled once into a register program
+ * with constants folded; evaluated column-wise over blocks of candidates without allocating. */
+typedef struct mtr_fusion mtr_fusion;
+
+typedef struct mtr_fusion_param {
+    const char *name; /* an identifier, distinct from every variable and parameter */
+    double value;     /* initial value */
+} mtr_fusion_param;
+
+/* Variable i of the formula is column i of the candidate matrix. Errors give the position:
+ * "formula:1:17: unknown variable 'cvv' (variables: ctr, cvr; parameters: alpha) - did you mean 'cvr'?" */
+mtr_fusion *mtr_fusion_compile(const char *formula, const char *const *vars, int n_vars,
+                               const mtr_fusion_param *params, int n_params, mtr_error *err);
+void mtr_fusion_free(mtr_fusion *fusion);
+const char *mtr_fusion_formula(const mtr_fusion *fusion);
+int mtr_fusion_var_count(const mtr_fusion *fusion);
+int mtr_fusion_param_count(const mtr_fusion *fusion);
+const char *mtr_fusion_param_name(const mtr_fusion *fusion, int i);
+int mtr_fusion_param_find(const mtr_fusion *fusion, const char *name);   /* index, or -1 */
+double mtr_fusion_get_param(const mtr_fusion *fusion, int i);
+/* Change parameter i (or the one named) without recompiling; the program reads it as a float. Not safe
+ * while another thread evaluates the same fusion. */
+void mtr_fusion_set_param(mtr_fusion *fusion, int i, double value);
+int mtr_fusion_set_param_named(mtr_fusion *fusion, const char *name, double value, mtr_error *err);
+
+/* Scores of n candidates: x is (n, stride) row-major holding the variables in its first n_vars columns
+ * (stride >= n_vars), out is (n). Allocation-free; fails only on a bad stride. */
+int mtr_fusion_eval(const mtr_fusion *fusion, const float *x, size_t n, size_t stride, float *out,
+                    mtr_error *err);
+/* One candidate's score (row holds the n_vars variables): the reference, equal to mtr_fusion_eval's
+ * result bit for bit. */
+float mtr_fusion_eval_one(const mtr_fusion *fusion, const float *row);
+
+/* Parameter search: grid or seeded random search over parameter ranges, maximising a caller's metric
+ * (e.g. NDCG@10 over validation sessions, computed by ranking them with the fusion as it is set). */
+typedef enum mtr_search_method {
+    MTR_SEARCH_GRID = 0,   /* g points per range, g the largest with g^n_ranges <= budget (g = 1: midpoint) */
+    MTR_SEARCH_RANDOM = 1  /* budget points drawn uniformly (in log space with log_scale) from the seed */
+} mtr_search_method;
+
+typedef struct mtr_param_range {
+    const char *name; /* a parameter of the formula */
+    double lo, hi;    /* inclusive range, lo <= hi, finite */
+    int log_scale;    /* 1: points evenly spaced / drawn in log(value); needs lo > 0 */
+} mtr_param_range;
+
+/* Return the metric of the fusion with its current parameters; larger is better, NaN is worst. */
+typedef double (*mtr_fusion_metric_fn)(const mtr_fusion *fusion, void *user);
+
+/* Evaluate `metric` at each point (the fusion's parameters set to it), in a fixed order; the first point
+ * with the largest metric wins. The fusion is left holding the best point's values; best_values
+ * (n_ranges, in the order of `ranges`) and best_metric receive them. Deterministic for (ranges, budget,
+ * seed) given a deterministic metric. */
+int mtr_fusion_search(mtr_fusion *fusion, mtr_search_method method, const mtr_param_range *ranges,
+                      int n_ranges, int budget, uint64_t seed, mtr_fusion_metric_fn metric, void *user,
+                      double *best_values, double *best_metric, mtr_error *err);
+
+/* Rules re-ranking, applied in order after fusion, from a config file of lines
+ *     rule <kind> key=value ... [drop]          (# starts a comment)
+ * Kinds: diversity (at most max= items per key= value in the top= positions), promote (field != 0), new
+ * (field below= a limit), low_quality (field != 0), exposure_cap (items shown max= times in the last
+ * window= requests, counting the first shown= of each final list). Every kind but diversity selects
+ * candidates and applies one effect: multiply=F or add=A (the adjusted score; the list is re-sorted),
+ * up=P or down=P (positions), or drop. Errors name the file, the line and the key. See
+ * docs/fusion-and-rules.md. */
+#define MTR_MAX_RULES 32
+#define MTR_RANK_NO_KEY UINT32_MAX /* a key value no diversity limit counts (unknown category, ...) */
+
+typedef struct mtr_rules mtr_rules;
+
+/* The columns rules may name: the numeric variables (the fusion formula's, same order) and the
+ * categorical keys (diversity). */
+typedef struct mtr_rank_fields {
+    const char *const *vars; /* (n_vars) names of the candidate matrix's columns */
+    int n_vars;
+    const char *const *keys; /* (n_keys) names of the key matrix's columns, e.g. category, brand, shop */
+    int n_keys;
+} mtr_rank_fields;
+
+mtr_rules *mtr_rules_load(const char *path, const mtr_rank_fields *fields, mtr_error *err);
+/* `origin` names the text in error messages (a path or "<string>"). */
+mtr_rules *mtr_rules_parse(const char *text, const char *origin, const mtr_rank_fields *fields,
+                           mtr_error *err);
+void mtr_rules_free(mtr_rules *rules);
+int mtr_rules_count(const mtr_rules *rules);
+/* Kind of rule i: "diversity", "promote", "new", "low_quality" or "exposure_cap". */
+const char *mtr_rules_kind(const mtr_rules *rules, int i);
+/* Rule i in canonical config syntax ("rule promote field=promo multiply=1.5") into buf (always
+ * NUL-terminated); returns buf. */
+const char *mtr_rules_describe(const mtr_rules *rules, int i, char *buf, size_t size);
+
+/* What a rule did to a candidate. */
+typedef enum mtr_rank_reason {
+    MTR_REASON_NONE = 0,      /* no rule acted on it */
+    MTR_REASON_SCORE = 1,     /* its adjusted score was multiplied or increased */
+    MTR_REASON_UP = 2,        /* moved up by positions */
+    MTR_REASON_DOWN = 3,      /* moved down by positions */
+    MTR_REASON_DROP = 4,      /* removed from the list */
+    MTR_REASON_DIVERSITY = 5  /* pushed down: its key already had the maximum number of items in the top */
+} mtr_rank_reason;
+const char *mtr_rank_reason_name(mtr_rank_reason reason); /* "none", "score", "up", "down", "drop", "diversity" */
+
+/* Exposure counters behind function pointers, so that they can live in another process or a shared
+ * store: counts of exposures per item id, each exposure stamped with a request number. The in-process
+ * implementation (mtr_exposure_memory_init) keeps an exact sliding window in fixed memory. */
+typedef struct mtr_exposure_store {
+    void *state; /* the implementation's */
+    /* counts[i] = exposures of items[i] still held (not expired) */
+    int (*get)(void *state, const uint64_t *items, size_t n, uint32_t *counts, mtr_error *err);
+    /* one exposure of each items[i] at request `request` (non-decreasing from call to call) */
+    int (*increment)(void *state, const uint64_t *items, size_t n, uint64_t request, mtr_error *err);
+    /* forget every exposure made at a request < before */
+    int (*expire)(void *state, uint64_t before, mtr_error *err);
+    void (*destroy)(void *state); /* release state; may be NULL */
+} mtr_exposure_store;
+
+/* An in-process store holding up to `capacity` exposures at once (a window of W requests showing S items
+ * each needs W * S); incrementing beyond that fails with a message. Not thread-safe. */
+int mtr_exposure_memory_init(mtr_exposure_store *store, size_t capacity, mtr_error *err);
+/* Calls store->destroy and clears the struct; accepts NULL. */
+void mtr_exposure_store_destroy(mtr_exposure_store *store);
+
+/* One request's candidates. */
+typedef struct mtr_rank_list {
+    size_t n;                  /* candidates */
+    const float *x;            /* (n, stride): the variables (mtr_rank_fields.vars / the formula's) */
+    size_t stride;             /* floats from one candidate's row to the next, >= n_vars */
+    const uint32_t *keys;      /* (n, key_stride): key values for diversity rules; may be NULL without */
+    size_t key_stride;         /* >= n_keys */
+    const uint64_t *item_ids;  /* (n) item ids for exposure_cap; may be NULL without such a rule */
+    uint64_t request;          /* request number for the exposure window (non-decreasing); 0 = the
+                                  context's own count: 1 for its first request, then 2, ... */
+} mtr_rank_list;
+
+/* One request's outcome. The arrays belong to the context and stay valid until its next request. */
+typedef struct mtr_rank_result {
+    size_t n;                    /* candidates in the request */
+    size_t n_ranked;             /* candidates in the final list: n minus the dropped */
+    const uint32_t *order;       /* (n): order[0..n_ranked) the final list, best first; then the dropped
+                                    candidates in the order they were dropped */
+    const uint32_t *position;    /* (n) by candidate: final position, or UINT32_MAX when dropped */
+    const uint32_t *fused_position; /* (n) by candidate: position in the order of the fused scores */
+    const float *fused;          /* (n) by candidate: the formula's score (or the caller's) */
+    const float *adjusted;       /* (n) by candidate: after multiply/add rules */
+    const int8_t *rule;          /* (n) by candidate: the last rule that acted on it, -1 = none */
+    const uint8_t *reason;       /* (n) by candidate: mtr_rank_reason of that rule's action */
+    const uint32_t *rules_mask;  /* (n) by candidate: bit r set when rule r acted on it */
+} mtr_rank_result;
+
+/* Scratch for ranking lists of up to max_candidates, sized once: ranking then never allocates. `fusion`
+ * and `rules` are borrowed (either may be NULL: no formula, or no rules). `store` is borrowed too; with
+ * NULL the context keeps its own in-process store when the rules have an exposure cap. One context per
+ * thread; several may share a fusion and rules. */
+typedef struct mtr_rank_context mtr_rank_context;
+mtr_rank_context *mtr_rank_context_create(const mtr_fusion *fusion, const mtr_rules *rules,
+                                          size_t max_candidates, mtr_exposure_store *store, mtr_error *err);
+void mtr_rank_context_free(mtr_rank_context *ctx);
+/* Fuse, then apply the rules. Ties are broken by fused score, then candidate index; NaN scores rank last. */
+int mtr_rank(mtr_rank_context *ctx, const mtr_rank_list *list, mtr_rank_result *out, mtr_error *err);
+/* The rules alone over the caller's scores (n), e.g. a learning-to-rank model's; they stand in for the
+ * fused scores. */
+int mtr_rank_scored(mtr_rank_context *ctx, const mtr_rank_list *list, const float *scores,
+                    mtr_rank_result *out, mtr_error *err);
 
 #ifdef __cplusplus
 }

@@ -48,3 +48,27 @@ TEST(ctcvr_loss_gradient_by_finite_differences) {
                       dzv, 0.5 * nv);
         }
 }
+
+TEST(bpr_loss_hand_values_and_gradient) {
+    float s[4] = {2.0f, 0.5f, -1.0f, 3.0f}, ds[4] = {0, 0, 0, 0};
+    /* pairs (2 over 0.5) and (-1 over 3) */
+    double want = log1p(exp(-1.5)) + log1p(exp(4.0));
+    CHECK_NEAR(bpr_loss_forward(s, 1, 2), want, 1e-9);
+    bpr_loss_backward(ds, s, 1, 2, 1.0f);
+    CHECK_NEAR(ds[0], -1 / (1 + exp(1.5)), 1e-6);
+    CHECK_NEAR(ds[1], 1 / (1 + exp(1.5)), 1e-6);
+    CHECK_NEAR(ds[2], -1 / (1 + exp(-4.0)), 1e-6);
+    CHECK_NEAR(ds[0] + ds[1], 0.0, 1e-7);
+    /* finite differences on every score */
+    for (int k = 0; k < 4; k++) {
+        float up[4], dn[4];
+        for (int i = 0; i < 4; i++) up[i] = dn[i] = s[i];
+        up[k] += 1e-3f, dn[k] -= 1e-3f;
+        double num = (bpr_loss_forward(up, 1, 2) - bpr_loss_forward(dn, 1, 2)) / 2e-3;
+        CHECK_NEAR(ds[k], num, 1e-3);
+    }
+    /* huge differences stay finite */
+    float big[2] = {-500.0f, 500.0f};
+    CHECK(isfinite(bpr_loss_forward(big, 1, 1)));
+    CHECK_NEAR(bpr_loss_forward(big, 1, 1), 1000.0, 1e-6);
+}

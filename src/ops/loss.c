@@ -107,3 +107,23 @@ void ctcvr_loss_backward(float *dzc, int lddc, float *dzv, int lddv, const float
         dzv[(size_t)i * lddv] += (float)(scale * sigmoid_d(-v) * common);
     }
 }
+
+/* BPR: for pairs of consecutive rows (2i preferred over 2i+1), loss = -log sigmoid(s_2i - s_2i+1)
+ * = softplus(-(s_2i - s_2i+1)); gradient w.r.t. the difference is -sigmoid(-(difference)). */
+double bpr_loss_forward(const float *s, int ld, int n_pairs) {
+    double sum = 0.0;
+    for (int i = 0; i < n_pairs; i++) {
+        double d = (double)s[(size_t)(2 * i) * ld] - (double)s[(size_t)(2 * i + 1) * ld];
+        sum += softplus(-d);
+    }
+    return sum;
+}
+
+void bpr_loss_backward(float *ds, const float *s, int ld, int n_pairs, float scale) {
+    for (int i = 0; i < n_pairs; i++) {
+        size_t a = (size_t)(2 * i) * ld, b = (size_t)(2 * i + 1) * ld;
+        double g = -sigmoid_d(-((double)s[a] - (double)s[b]));
+        ds[a] += (float)(scale * g);
+        ds[b] -= (float)(scale * g);
+    }
+}

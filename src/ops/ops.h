@@ -83,6 +83,11 @@ double ctcvr_loss_forward(const float *zc, int ldc, const float *zv, int ldv, co
 void ctcvr_loss_backward(float *dzc, int lddc, float *dzv, int lddv, const float *zc, int ldc, const float *zv,
                          int ldv, const float *label, int ldl, int B, float scale);
 
+/* BPR (Rendle et al. 2009) over n_pairs pairs of consecutive rows: row 2i is preferred to row 2i+1 and
+ * the loss is -log sigmoid(s[2i] - s[2i+1]), summed. Backward adds scale * dL/ds. Stable for any scores. */
+double bpr_loss_forward(const float *s, int ld, int n_pairs);
+void bpr_loss_backward(float *ds, const float *s, int ld, int n_pairs, float scale);
+
 /* Numerically safe logistic function. */
 float mtr_sigmoid(float z);
 

@@ -8,8 +8,8 @@
 #include "ops/ops.h"
 
 void mtr_batch_loss(const mtr_model *m, mtr_net_buffers *nb, mtr_sparse_rows *emb, float *grad,
-                    const mtr_batch *batch, const size_t *labelled, const float *task_weight, double *loss_sum,
-                    int backward) {
+                    const mtr_batch *batch, const size_t *labelled, const float *task_weight, int pairwise_task,
+                    double *loss_sum, int backward) {
     int T = m->n_tasks, net_of[MTR_MAX_TASKS], B = batch->n_rows;
     const float *labels = batch->labels;
     for (int k = 0; k < m->n_nets; k++) {
@@ -25,7 +25,11 @@ void mtr_batch_loss(const mtr_model *m, mtr_net_buffers *nb, mtr_sparse_rows *em
         mtr_net_buffers *b = &nb[net_of[g]];
         size_t n_lab;
         float scale = labelled[g] ? task_weight[g] / (float)labelled[g] : 0.0f;
-        if (g == conv) {
+        if (pairwise_task >= 0) {
+            if (g != pairwise_task) continue;
+            loss_sum[g] = bpr_loss_forward(b->out + g, T, B / 2);
+            if (backward) bpr_loss_backward(b->dout + g, b->out + g, T, B / 2, scale);
+        } else if (g == conv) {
             /* pCTCVR = pCTR x pCVR against this task's label, on every labelled row */
             mtr_net_buffers *c = &nb[net_of[0]];
             loss_sum[g] = ctcvr_loss_forward(c->out, T, b->out + g, T, labels + g, T, B, &n_lab);

@@ -37,7 +37,9 @@ typedef struct trainer {
     int max_rows;                     /* rows per worker per batch at most */
     worker *workers;                  /* n_workers of them */
     mtr_optimizer_state opt;          /* moments */
-    size_t labelled[MTR_MAX_TASKS];   /* labelled rows per task in the current batch */
+    size_t labelled[MTR_MAX_TASKS];   /* labelled rows per task in the current batch (pairs for BPR) */
+    int pairwise_task;                /* -1, or the task whose output BPR trains from row pairs */
+    uint32_t *pair_rows;              /* BPR: (2 * batch) view positions of the batch's pairs */
 } trainer;
 
 static double now_seconds(void) {
@@ -60,16 +62,21 @@ static void trainer_free(trainer *tr) {
         free(tr->workers);
     }
     mtr_optimizer_free(&tr->opt);
+    free(tr->pair_rows);
 }
 
 static int trainer_init(trainer *tr, mtr_model *m, const mtr_train_config *cfg, const mtr_dataset *data,
-                        mtr_error *err) {
+                        int pairwise_task, mtr_error *err) {
     memset(tr, 0, sizeof *tr);
     tr->model = m;
     tr->cfg = cfg;
+    tr->pairwise_task = pairwise_task;
+    int unit = pairwise_task >= 0 ? 2 : 1, batch_rows = cfg->batch_size * unit;
     tr->n_workers = cfg->n_threads;
     if (tr->n_workers > cfg->batch_size) tr->n_workers = cfg->batch_size;
-    tr->max_rows = (cfg->batch_size + tr->n_workers - 1) / tr->n_workers;
+    tr->max_rows = unit * ((cfg->batch_size + tr->n_workers - 1) / tr->n_workers);
+    if (pairwise_task >= 0 && !(tr->pair_rows = malloc((size_t)batch_rows * sizeof *tr->pair_rows)))
+        return mtr_fail(err, "out of memory");
     if (mtr_optimizer_init(&tr->opt, cfg, m->n_params, err) != 0) return -1;
     tr->workers = calloc((size_t)tr->n_workers, sizeof *tr->workers);
     if (!tr->workers) return mtr_fail(err, "out of memory");
@@ -83,7 +90,7 @@ static int trainer_init(trainer *tr, mtr_model *m, const mtr_train_config *cfg, 
             const mtr_net *net = &m->nets[k];
             uint32_t table_rows = net->field_offset[net->n_fields];
             /* worker 0 also receives the other workers' rows when they are merged */
-            uint64_t touch = (uint64_t)(w == 0 ? (size_t)cfg->batch_size : rows) * max_ids;
+            uint64_t touch = (uint64_t)(w == 0 ? (size_t)batch_rows : rows) * max_ids;
             uint32_t cap = touch < table_rows ? (uint32_t)touch : table_rows;
             if (mtr_net_buffers_init(&wk->nb[k], net, m->n_tasks, tr->max_rows, (uint32_t)max_ids, 1) != 0 ||
                 mtr_sparse_rows_init(&wk->emb[k], table_rows, net->emb_dim, cap) != 0)
@@ -94,10 +101,12 @@ static int trainer_init(trainer *tr, mtr_model *m, const mtr_train_config *cfg, 
 }
 
 /* Forward, loss and backward of worker w's slice of the batch. */
-static void worker_pass(trainer *tr, int w, const mtr_view *view, const uint32_t *order, size_t start, int B) {
+static void worker_pass(trainer *tr, int w, const mtr_view *view, const uint32_t *positions, int B) {
     mtr_model *m = tr->model;
     worker *wk = &tr->workers[w];
-    int lo = (int)((long)B * w / tr->n_workers), hi = (int)((long)B * (w + 1) / tr->n_workers);
+    /* BPR keeps each pair (two consecutive rows) within one worker */
+    int unit = tr->pairwise_task >= 0 ? 2 : 1, units = B / unit;
+    int lo = unit * (int)((long)units * w / tr->n_workers), hi = unit * (int)((long)units * (w + 1) / tr->n_workers);
     int rows = hi - lo, T = m->n_tasks;
     for (int t = 0; t < T; t++) wk->loss[t] = 0.0;
     for (int i = 0; i < m->n_tensors; i++)
@@ -105,8 +114,9 @@ static void worker_pass(trainer *tr, int w, const mtr_view *view, const uint32_t
             memset(wk->grad + m->tensors[i].offset, 0, m->tensors[i].size * sizeof(float));
     for (int k = 0; k < m->n_nets; k++) mtr_sparse_rows_clear(&wk->emb[k]);
     if (rows <= 0) return;
-    mtr_batch_gather(&wk->batch, view, order, start + (size_t)lo, rows);
-    mtr_batch_loss(m, wk->nb, wk->emb, wk->grad, &wk->batch, tr->labelled, tr->cfg->task_weight, wk->loss, 1);
+    mtr_batch_gather(&wk->batch, view, positions + lo, 0, rows);
+    mtr_batch_loss(m, wk->nb, wk->emb, wk->grad, &wk->batch, tr->labelled, tr->cfg->task_weight, tr->pairwise_task,
+                   wk->loss, 1);
 }
 
 /* Worker 0 takes the other workers' embedding rows, in worker order. Single-threaded; its cost is the
@@ -152,26 +162,30 @@ static void update_slice(trainer *tr, int w) {
     }
 }
 
-/* One step on batch positions [start, start+B) of the shuffled order; returns the weighted loss. */
-static double train_step(trainer *tr, const mtr_view *view, const uint32_t *order, size_t start, int B) {
+/* One step on the B rows at view positions positions[0..B); returns the weighted loss. */
+static double train_step(trainer *tr, const mtr_view *view, const uint32_t *positions, int B) {
     mtr_model *m = tr->model;
     int T = m->n_tasks;
     const mtr_dataset *ds = view->data;
     for (int t = 0; t < T; t++) tr->labelled[t] = 0;
-    for (int b = 0; b < B; b++) {
-        const float *lab = mtr_row_labels(ds, mtr_view_row(view, order[start + (size_t)b]));
-        for (int t = 0; t < T; t++) tr->labelled[t] += !isnan(lab[t]);
+    if (tr->pairwise_task >= 0) {
+        tr->labelled[tr->pairwise_task] = (size_t)B / 2; /* the BPR loss is a mean over pairs */
+    } else {
+        for (int b = 0; b < B; b++) {
+            const float *lab = mtr_row_labels(ds, mtr_view_row(view, positions[b]));
+            for (int t = 0; t < T; t++) tr->labelled[t] += !isnan(lab[t]);
+        }
     }
     int n = tr->n_workers;
     if (n == 1) {
-        worker_pass(tr, 0, view, order, start, B);
+        worker_pass(tr, 0, view, positions, B);
         mtr_optimizer_begin_step(&tr->opt);
         update_slice(tr, 0);
     } else {
 #pragma omp parallel num_threads(n)
         {
             int w = omp_get_thread_num();
-            worker_pass(tr, w, view, order, start, B);
+            worker_pass(tr, w, view, positions, B);
 #pragma omp barrier
 #pragma omp single
             {
@@ -229,8 +243,9 @@ static double selection_metric(const mtr_task_metrics *mt) {
     return isnan(v) ? -INFINITY : v;
 }
 
-int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, const mtr_train_config *cfg,
-              mtr_train_result *result, mtr_error *err) {
+/* The training loop over rows, or over preference pairs (pairs != NULL: view positions, two per pair). */
+static int train_impl(mtr_model *model, const mtr_view *train, const mtr_view *valid, const mtr_train_config *cfg,
+                      const uint32_t *pairs, size_t n_pairs, mtr_train_result *result, mtr_error *err) {
     int T = model->n_tasks;
     const char *problem = mtr_train_config_check(cfg, T);
     if (problem) return mtr_fail(err, "training configuration: %s", problem);
@@ -249,12 +264,13 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
             return mtr_fail(err, "%s data was compiled with another schema than the model's",
                             i ? "validation" : "training");
     }
-    if (train->count == 0) return mtr_fail(err, "training data is empty");
+    if (train->count == 0 || (pairs && n_pairs == 0)) return mtr_fail(err, "training data is empty");
 
     memset(result, 0, sizeof *result);
     result->n_tasks = T;
     trainer tr;
-    size_t n = train->count, n_valid = valid ? valid->count : 0;
+    /* the units shuffled and batched: rows, or pairs of rows */
+    size_t n = pairs ? n_pairs : train->count, n_valid = valid ? valid->count : 0;
     /* Rows are visited block by block: the blocks (consecutive view positions) in a shuffled order, the
      * rows of a block shuffled. One block of the whole view is a full shuffle; smaller blocks bound the
      * memory of the order and keep reads of data larger than memory close to sequential. */
@@ -265,7 +281,7 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
     float *valid_scores = valid ? malloc((n_valid + 1) * (size_t)T * sizeof(float)) : NULL;
     float *valid_labels = valid ? malloc((n_valid + 1) * (size_t)T * sizeof(float)) : NULL;
     int rc = -1;
-    if (trainer_init(&tr, model, cfg, train->data, err) != 0) goto done;
+    if (trainer_init(&tr, model, cfg, train->data, pairs ? cfg->main_task : -1, err) != 0) goto done;
     if (!order || !block_order || (valid && (!best_params || !valid_scores || !valid_labels))) {
         mtr_fail(err, "out of memory");
         goto done;
@@ -295,7 +311,17 @@ int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, co
             mtr_rng_shuffle_u32(&rng, order, len);
             for (size_t start = 0; start < len; start += (size_t)cfg->batch_size) {
                 int B = (int)(len - start < (size_t)cfg->batch_size ? len - start : (size_t)cfg->batch_size);
-                double step_loss = train_step(&tr, train, order, start, B);
+                double step_loss;
+                if (pairs) {
+                    for (int i = 0; i < B; i++) {
+                        size_t p = order[start + (size_t)i];
+                        tr.pair_rows[2 * i] = pairs[2 * p];
+                        tr.pair_rows[2 * i + 1] = pairs[2 * p + 1];
+                    }
+                    step_loss = train_step(&tr, train, tr.pair_rows, 2 * B);
+                } else {
+                    step_loss = train_step(&tr, train, order + start, B);
+                }
                 done_rows += (size_t)B;
                 loss_sum += step_loss;
                 steps++;
@@ -365,4 +391,17 @@ done:
     free(valid_scores);
     free(valid_labels);
     return rc;
+}
+
+int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid, const mtr_train_config *cfg,
+              mtr_train_result *result, mtr_error *err) {
+    return train_impl(model, train, valid, cfg, NULL, 0, result, err);
+}
+
+int mtr_train_pairs(mtr_model *model, const mtr_view *rows, const uint32_t *pairs, size_t n_pairs,
+                    const mtr_train_config *cfg, mtr_train_result *result, mtr_error *err) {
+    for (size_t i = 0; i < 2 * n_pairs; i++)
+        if (pairs[i] >= rows->count)
+            return mtr_fail(err, "pair %zu names view position %u, the view has %zu rows", i / 2, pairs[i], rows->count);
+    return train_impl(model, rows, NULL, cfg, pairs, n_pairs, result, err);
 }
