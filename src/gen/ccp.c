@@ -13,19 +13,18 @@
  * The world (users, items, catalogue, context tables) is built once in memory; impressions are then drawn
  * in blocks of 64, each from its own random stream, and handed to the callback one by one, so memory does
  * not grow with rows. Probabilities are rounded to float before the Bernoulli draws, so the true_pctr and
- * true_pcvr written out are exactly the probabilities the labels were drawn with. */
+ * true_pcvr written out are exactly the probabilities the labels were drawn with. The sampling, calibration
+ * and formatting helpers it shares with the session simulator are in gen_util.c, the CSV output in
+ * csv_sink.c. */
 #include "gen/ccp.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
-#include <zlib.h>
 
-#include "util/atomic_file.h"
+#include "gen/csv_sink.h"
+#include "gen/gen_util.h"
 #include "util/error.h"
 #include "util/rng.h"
 
@@ -177,145 +176,6 @@ const char *mtr_ccp_field(const mtr_ccp_config *cfg, int f, uint32_t *cardinalit
     return fields[f].name;
 }
 
-/* ---------------------------------------------------------------- random helpers */
-
-/* Two draws per column: the column, then a 32-bit coin. */
-typedef struct alias_entry {
-    uint32_t keep;  /* keep the column when the coin is below this (probability keep / 2^32) */
-    uint32_t alias; /* the other outcome; the column itself when the column is full */
-} alias_entry;
-
-/* Walker's alias method (Vose's construction): a fixed discrete distribution sampled in O(1) with one
- * memory access, which matters when the table has 500k items and does not fit in cache. */
-typedef struct alias_table {
-    uint32_t n;     /* outcomes */
-    alias_entry *e; /* (n) */
-} alias_table;
-
-static void alias_free(alias_table *t) {
-    free(t->e);
-    memset(t, 0, sizeof *t);
-}
-
-/* Build from n >= 1 non-negative weights with a positive sum. */
-static int alias_build(alias_table *t, const double *w, uint32_t n) {
-    t->n = n;
-    t->e = malloc((size_t)n * sizeof *t->e);
-    double *prob = malloc((size_t)n * sizeof *prob);
-    uint32_t *small = malloc((size_t)n * sizeof *small), *large = malloc((size_t)n * sizeof *large);
-    int rc = -1;
-    if (t->e && prob && small && large) {
-        double sum = 0.0;
-        for (uint32_t i = 0; i < n; i++) sum += w[i];
-        uint32_t ns = 0, nl = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            prob[i] = w[i] * (double)n / sum;
-            t->e[i].alias = i;
-            if (prob[i] < 1.0) small[ns++] = i;
-            else large[nl++] = i;
-        }
-        while (ns > 0 && nl > 0) {
-            uint32_t s = small[--ns], l = large[nl - 1];
-            t->e[s].alias = l;
-            prob[l] -= 1.0 - prob[s];
-            if (prob[l] < 1.0) {
-                nl--;
-                small[ns++] = l;
-            }
-        }
-        /* columns left over are full up to rounding; their alias is themselves */
-        while (nl > 0) prob[large[--nl]] = 1.0;
-        while (ns > 0) prob[small[--ns]] = 1.0;
-        for (uint32_t i = 0; i < n; i++)
-            t->e[i].keep = prob[i] >= 1.0 ? UINT32_MAX : (uint32_t)(prob[i] * 4294967296.0);
-        rc = 0;
-    }
-    free(prob);
-    free(small);
-    free(large);
-    if (rc) alias_free(t);
-    return rc;
-}
-
-static uint32_t alias_column(const alias_table *t, mtr_rng *rng, uint32_t *coin) {
-    uint32_t i = (uint32_t)mtr_rng_below(rng, t->n);
-    *coin = (uint32_t)(mtr_rng_next(rng) >> 32);
-    return i;
-}
-
-static uint32_t alias_resolve(const alias_table *t, uint32_t column, uint32_t coin) {
-    alias_entry e = t->e[column];
-    return coin < e.keep ? column : e.alias;
-}
-
-static uint32_t alias_draw(const alias_table *t, mtr_rng *rng) {
-    uint32_t coin, column = alias_column(t, rng, &coin);
-    return alias_resolve(t, column, coin);
-}
-
-/* Standard normals in pairs (Marsaglia's polar method: one log per pair, no trigonometry), for the world's
- * millions of draws; mtr_rng_normal is used where single values are drawn. */
-static void normal_fill(double *x, size_t n, mtr_rng *rng) {
-    for (size_t i = 0; i < n; i += 2) {
-        double u, v, s;
-        do {
-            u = 2.0 * mtr_rng_uniform(rng) - 1.0;
-            v = 2.0 * mtr_rng_uniform(rng) - 1.0;
-            s = u * u + v * v;
-        } while (s >= 1.0 || s == 0.0);
-        double f = sqrt(-2.0 * log(s) / s);
-        x[i] = u * f;
-        if (i + 1 < n) x[i + 1] = v * f;
-    }
-}
-
-/* n floats ~ N(0, sd^2), through a scratch block of doubles. */
-static void normal_fill_float(float *x, size_t n, double sd, mtr_rng *rng) {
-    double buf[256];
-    for (size_t i = 0; i < n; i += 256) {
-        size_t m = n - i < 256 ? n - i : 256;
-        normal_fill(buf, m, rng);
-        for (size_t j = 0; j < m; j++) x[i + j] = (float)(sd * buf[j]);
-    }
-}
-
-/* Weights 1 / (rank + 1)^s with ranks a random permutation of 0..n-1, so that ids say nothing about
- * popularity. */
-static int zipf_alias(alias_table *t, uint32_t n, double s, mtr_rng *rng) {
-    uint32_t *rank = malloc((size_t)n * sizeof *rank);
-    double *w = malloc((size_t)n * sizeof *w);
-    int rc = -1;
-    if (rank && w) {
-        for (uint32_t i = 0; i < n; i++) rank[i] = i;
-        mtr_rng_shuffle_u32(rng, rank, n);
-        for (uint32_t i = 0; i < n; i++) w[i] = pow((double)rank[i] + 1.0, -s);
-        rc = alias_build(t, w, n);
-    }
-    free(rank);
-    free(w);
-    return rc;
-}
-
-/* Small tables (n <= 64): weights exp(sd * N(0, 1)). */
-static int lognormal_alias(alias_table *t, uint32_t n, double sd, mtr_rng *rng) {
-    double w[64];
-    if (n > 64) return -1;
-    for (uint32_t i = 0; i < n; i++) w[i] = exp(sd * mtr_rng_normal(rng));
-    return alias_build(t, w, n);
-}
-
-/* Poisson(mean) by inversion; the mean is small. */
-static int poisson(double mean, mtr_rng *rng) {
-    double u = mtr_rng_uniform(rng), p = exp(-mean), cdf = p;
-    int k = 0;
-    while (u > cdf && k < 1000) {
-        k++;
-        p *= mean / k;
-        cdf += p;
-    }
-    return k;
-}
-
 #if defined(__GNUC__)
 #define PREFETCH(p) __builtin_prefetch(p)
 #else
@@ -356,87 +216,74 @@ typedef struct ccp_world {
     /* catalogue (CCP_STREAM_CATALOGUE) */
     float *segment_click;       /* (N_SEGMENT, d) taste centroids in click space */
     float *segment_conv;        /* (N_SEGMENT, d) independent part of the conversion centroids */
-    alias_table segment_of[N_AGE * N_GENDER]; /* segment given (age, gender) */
-    alias_table age, gender, city, occupation;
+    mtr_alias_table segment_of[N_AGE * N_GENDER]; /* segment given (age, gender) */
+    mtr_alias_table age, gender, city, occupation;
     double occupation_wealth[N_OCCUPATION];
     float *category_click;      /* (categories, d) */
     float *category_conv;       /* (categories, d) independent part */
     float *category_attract;    /* (categories) click attractiveness */
     float *category_appeal;     /* (categories) conversion appeal, mixed */
     float *category_price;      /* (categories) log-price level */
-    alias_table category_pop;   /* which category a brand is in; recent-category candidates */
+    mtr_alias_table category_pop; /* which category a brand is in; recent-category candidates */
     uint32_t *brand_category;   /* (brands) */
     float *brand_click;         /* (brands, d) */
     float *brand_conv;          /* (brands, d) independent part */
     float *brand_attract;       /* (brands) */
     float *brand_appeal;        /* (brands) mixed */
     float *brand_price;         /* (brands) log-price premium */
-    alias_table brand_pop;      /* which brand an item has; recent-brand candidates */
+    mtr_alias_table brand_pop; /* which brand an item has; recent-brand candidates */
     float *shop_quality;        /* (shops) hidden, N(0, 1) */
     uint8_t *shop_level;        /* (shops) seller level 0..4, a noisy view of the quality */
-    alias_table shop_pop;       /* which shop sells an item */
-    alias_table context[N_CONTEXT];  /* how often each level of each context field occurs */
+    mtr_alias_table shop_pop; /* which shop sells an item */
+    mtr_alias_table context[N_CONTEXT];  /* how often each level of each context field occurs */
     float *context_click[N_CONTEXT]; /* (levels) click effects; for position the position curve */
     float *context_conv[N_CONTEXT];  /* (levels) conversion effects, mixed; 0 for position */
 
     /* users (CCP_STREAM_USERS) and items (CCP_STREAM_ITEMS) */
     float *user_vec;            /* (users, 2d): u_c click_affinity / sqrt(d), then u_v conv_affinity / sqrt(d) */
     user_rec *users;            /* (users) */
-    alias_table user_activity;  /* who sees the next impression */
+    mtr_alias_table user_activity; /* who sees the next impression */
     float *item_vec;            /* (items, 2d): v_c, then v_v */
     item_rec *items;            /* (items) */
-    alias_table item_pop;       /* popularity, Zipf over a random permutation */
+    mtr_alias_table item_pop; /* popularity, Zipf over a random permutation */
 } ccp_world;
 
 static void world_free(ccp_world *w) {
     free(w->segment_click);
     free(w->segment_conv);
-    for (int i = 0; i < N_AGE * N_GENDER; i++) alias_free(&w->segment_of[i]);
-    alias_free(&w->age);
-    alias_free(&w->gender);
-    alias_free(&w->city);
-    alias_free(&w->occupation);
+    for (int i = 0; i < N_AGE * N_GENDER; i++) mtr_alias_free(&w->segment_of[i]);
+    mtr_alias_free(&w->age);
+    mtr_alias_free(&w->gender);
+    mtr_alias_free(&w->city);
+    mtr_alias_free(&w->occupation);
     free(w->category_click);
     free(w->category_conv);
     free(w->category_attract);
     free(w->category_appeal);
     free(w->category_price);
-    alias_free(&w->category_pop);
+    mtr_alias_free(&w->category_pop);
     free(w->brand_category);
     free(w->brand_click);
     free(w->brand_conv);
     free(w->brand_attract);
     free(w->brand_appeal);
     free(w->brand_price);
-    alias_free(&w->brand_pop);
+    mtr_alias_free(&w->brand_pop);
     free(w->shop_quality);
     free(w->shop_level);
-    alias_free(&w->shop_pop);
+    mtr_alias_free(&w->shop_pop);
     for (int c = 0; c < N_CONTEXT; c++) {
-        alias_free(&w->context[c]);
+        mtr_alias_free(&w->context[c]);
         free(w->context_click[c]);
         free(w->context_conv[c]);
     }
     free(w->user_vec);
     free(w->users);
-    alias_free(&w->user_activity);
+    mtr_alias_free(&w->user_activity);
     free(w->item_vec);
     free(w->items);
-    alias_free(&w->item_pop);
+    mtr_alias_free(&w->item_pop);
     memset(w, 0, sizeof *w);
-}
-
-/* n * size zeroed bytes (64-byte aligned: a d = 8 pair of taste vectors is one cache line), or NULL with
- * *failed set, so a run of allocations is checked once. Sizes are bounded by mtr_ccp_config_check. */
-static void *alloc_array(size_t n, size_t size, int *failed) {
-    void *p = NULL;
-    size_t bytes = n * size;
-    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
-        *failed = 1;
-        return NULL;
-    }
-    memset(p, 0, bytes);
-    return p;
 }
 
 static double dotf(const float *a, const float *b, int n) {
@@ -456,69 +303,69 @@ static int build_catalogue(ccp_world *w, const mtr_ccp_config *cfg) {
     mtr_rng_seed(&rng, mtr_seed_mix(cfg->seed, CCP_STREAM_CATALOGUE));
     size_t d = (size_t)w->dim, C = w->n_categories, B = w->n_brands, S = w->n_shops;
     int failed = 0;
-    w->segment_click = alloc_array(N_SEGMENT * d, sizeof(float), &failed);
-    w->segment_conv = alloc_array(N_SEGMENT * d, sizeof(float), &failed);
-    w->category_click = alloc_array(C * d, sizeof(float), &failed);
-    w->category_conv = alloc_array(C * d, sizeof(float), &failed);
-    w->category_attract = alloc_array(C, sizeof(float), &failed);
-    w->category_appeal = alloc_array(C, sizeof(float), &failed);
-    w->category_price = alloc_array(C, sizeof(float), &failed);
-    w->brand_category = alloc_array(B, sizeof(uint32_t), &failed);
-    w->brand_click = alloc_array(B * d, sizeof(float), &failed);
-    w->brand_conv = alloc_array(B * d, sizeof(float), &failed);
-    w->brand_attract = alloc_array(B, sizeof(float), &failed);
-    w->brand_appeal = alloc_array(B, sizeof(float), &failed);
-    w->brand_price = alloc_array(B, sizeof(float), &failed);
-    w->shop_quality = alloc_array(S, sizeof(float), &failed);
-    w->shop_level = alloc_array(S, sizeof(uint8_t), &failed);
+    w->segment_click = mtr_gen_alloc(N_SEGMENT * d, sizeof(float), &failed);
+    w->segment_conv = mtr_gen_alloc(N_SEGMENT * d, sizeof(float), &failed);
+    w->category_click = mtr_gen_alloc(C * d, sizeof(float), &failed);
+    w->category_conv = mtr_gen_alloc(C * d, sizeof(float), &failed);
+    w->category_attract = mtr_gen_alloc(C, sizeof(float), &failed);
+    w->category_appeal = mtr_gen_alloc(C, sizeof(float), &failed);
+    w->category_price = mtr_gen_alloc(C, sizeof(float), &failed);
+    w->brand_category = mtr_gen_alloc(B, sizeof(uint32_t), &failed);
+    w->brand_click = mtr_gen_alloc(B * d, sizeof(float), &failed);
+    w->brand_conv = mtr_gen_alloc(B * d, sizeof(float), &failed);
+    w->brand_attract = mtr_gen_alloc(B, sizeof(float), &failed);
+    w->brand_appeal = mtr_gen_alloc(B, sizeof(float), &failed);
+    w->brand_price = mtr_gen_alloc(B, sizeof(float), &failed);
+    w->shop_quality = mtr_gen_alloc(S, sizeof(float), &failed);
+    w->shop_level = mtr_gen_alloc(S, sizeof(uint8_t), &failed);
     for (int c = 0; c < N_CONTEXT; c++) {
-        w->context_click[c] = alloc_array((size_t)context_levels[c], sizeof(float), &failed);
-        w->context_conv[c] = alloc_array((size_t)context_levels[c], sizeof(float), &failed);
+        w->context_click[c] = mtr_gen_alloc((size_t)context_levels[c], sizeof(float), &failed);
+        w->context_conv[c] = mtr_gen_alloc((size_t)context_levels[c], sizeof(float), &failed);
     }
     if (failed) return -1;
     double so = sqrt(cfg->overlap), sn = sqrt(1.0 - cfg->overlap);
 
     /* users' attribute tables */
-    if (alias_build(&w->age, age_share, N_AGE) || alias_build(&w->gender, gender_share, N_GENDER)) return -1;
+    if (mtr_alias_build(&w->age, age_share, N_AGE) || mtr_alias_build(&w->gender, gender_share, N_GENDER)) return -1;
     double city_w[N_CITY];
     for (int i = 0; i < N_CITY; i++) city_w[i] = pow(i + 1.0, -CITY_ZIPF);
-    if (alias_build(&w->city, city_w, N_CITY)) return -1;
-    if (lognormal_alias(&w->occupation, N_OCCUPATION, OCCUPATION_SHARE_SD, &rng)) return -1;
+    if (mtr_alias_build(&w->city, city_w, N_CITY)) return -1;
+    if (mtr_lognormal_alias(&w->occupation, N_OCCUPATION, OCCUPATION_SHARE_SD, &rng)) return -1;
     for (int i = 0; i < N_OCCUPATION; i++) w->occupation_wealth[i] = OCCUPATION_WEALTH_SD * mtr_rng_normal(&rng);
     for (int i = 0; i < N_AGE * N_GENDER; i++)
-        if (lognormal_alias(&w->segment_of[i], N_SEGMENT, SEGMENT_SKEW, &rng)) return -1;
-    normal_fill_float(w->segment_click, N_SEGMENT * d, 1.0, &rng);
-    normal_fill_float(w->segment_conv, N_SEGMENT * d, 1.0, &rng);
+        if (mtr_lognormal_alias(&w->segment_of[i], N_SEGMENT, SEGMENT_SKEW, &rng)) return -1;
+    mtr_normal_fill_float(w->segment_click, N_SEGMENT * d, 1.0, &rng);
+    mtr_normal_fill_float(w->segment_conv, N_SEGMENT * d, 1.0, &rng);
 
     /* categories */
-    normal_fill_float(w->category_click, C * d, 1.0, &rng);
-    normal_fill_float(w->category_conv, C * d, 1.0, &rng);
-    normal_fill_float(w->category_attract, C, ATTRACT_SD, &rng);
-    normal_fill_float(w->category_appeal, C, ATTRACT_SD, &rng);
+    mtr_normal_fill_float(w->category_click, C * d, 1.0, &rng);
+    mtr_normal_fill_float(w->category_conv, C * d, 1.0, &rng);
+    mtr_normal_fill_float(w->category_attract, C, ATTRACT_SD, &rng);
+    mtr_normal_fill_float(w->category_appeal, C, ATTRACT_SD, &rng);
     for (size_t i = 0; i < C; i++)
         w->category_appeal[i] = (float)(so * w->category_attract[i] + sn * w->category_appeal[i]);
-    normal_fill_float(w->category_price, C, PRICE_CATEGORY_SD, &rng);
-    if (zipf_alias(&w->category_pop, (uint32_t)C, CATEGORY_ZIPF, &rng)) return -1;
+    mtr_normal_fill_float(w->category_price, C, PRICE_CATEGORY_SD, &rng);
+    if (mtr_zipf_alias(&w->category_pop, (uint32_t)C, CATEGORY_ZIPF, &rng)) return -1;
 
     /* brands */
-    for (size_t b = 0; b < B; b++) w->brand_category[b] = alias_draw(&w->category_pop, &rng);
-    normal_fill_float(w->brand_click, B * d, 1.0, &rng);
-    normal_fill_float(w->brand_conv, B * d, 1.0, &rng);
-    normal_fill_float(w->brand_attract, B, ATTRACT_SD, &rng);
-    normal_fill_float(w->brand_appeal, B, ATTRACT_SD, &rng);
+    for (size_t b = 0; b < B; b++) w->brand_category[b] = mtr_alias_draw(&w->category_pop, &rng);
+    mtr_normal_fill_float(w->brand_click, B * d, 1.0, &rng);
+    mtr_normal_fill_float(w->brand_conv, B * d, 1.0, &rng);
+    mtr_normal_fill_float(w->brand_attract, B, ATTRACT_SD, &rng);
+    mtr_normal_fill_float(w->brand_appeal, B, ATTRACT_SD, &rng);
     for (size_t i = 0; i < B; i++)
         w->brand_appeal[i] = (float)(so * w->brand_attract[i] + sn * w->brand_appeal[i]);
-    normal_fill_float(w->brand_price, B, PRICE_BRAND_SD, &rng);
-    if (zipf_alias(&w->brand_pop, (uint32_t)B, BRAND_ZIPF, &rng)) return -1;
+    mtr_normal_fill_float(w->brand_price, B, PRICE_BRAND_SD, &rng);
+    if (mtr_zipf_alias(&w->brand_pop, (uint32_t)B, BRAND_ZIPF, &rng)) return -1;
 
     /* shops */
     for (size_t s = 0; s < S; s++) {
         double q[2];
-        normal_fill(q, 2, &rng);
+        mtr_normal_fill(q, 2, &rng);
         w->shop_quality[s] = (float)q[0];
         w->shop_level[s] = (uint8_t)clamp_int(floor(2.5 + q[0] + SELLER_NOISE_SD * q[1]), 0, N_SELLER_LEVEL - 1);
     }
-    if (zipf_alias(&w->shop_pop, (uint32_t)S, SHOP_ZIPF, &rng)) return -1;
+    if (mtr_zipf_alias(&w->shop_pop, (uint32_t)S, SHOP_ZIPF, &rng)) return -1;
 
     /* context: position and hour have fixed shapes, the other fields random shares */
     for (int c = 0; c < N_CONTEXT; c++) {
@@ -529,10 +376,10 @@ static int build_catalogue(ccp_world *w, const mtr_ccp_config *cfg) {
             else if (c == 1) share[l] = 1.0 + 0.8 * cos(6.283185307179586 * (l - 21) / 24.0); /* peak at 21h */
             else share[l] = exp(CONTEXT_SHARE_SD * mtr_rng_normal(&rng));
         }
-        if (alias_build(&w->context[c], share, (uint32_t)L)) return -1;
+        if (mtr_alias_build(&w->context[c], share, (uint32_t)L)) return -1;
         for (int l = 0; l < L; l++) {
             double e[2];
-            normal_fill(e, 2, &rng);
+            mtr_normal_fill(e, 2, &rng);
             if (c == 0) {
                 /* position only moves clicks: it decides whether the item is looked at, not whether it is
                  * bought once clicked (its two draws are still taken, so the stream does not depend on it) */
@@ -550,14 +397,14 @@ static int build_catalogue(ccp_world *w, const mtr_ccp_config *cfg) {
 /* One id for a bag: BAG_CANDIDATES popular categories (or brands), one picked by softmax of
  * BAG_STRENGTH <taste, its taste vector> / sqrt(d). A brand's taste vector is its category's and its own,
  * weighted as in an item's. */
-static uint32_t bag_pick(const ccp_world *w, const alias_table *pop, const float *taste, int is_brand,
+static uint32_t bag_pick(const ccp_world *w, const mtr_alias_table *pop, const float *taste, int is_brand,
                          mtr_rng *rng) {
     uint32_t cand[BAG_CANDIDATES];
     double s[BAG_CANDIDATES], smax = -HUGE_VAL;
     size_t d = (size_t)w->dim;
     double scale = BAG_STRENGTH / sqrt((double)w->dim);
     for (int k = 0; k < BAG_CANDIDATES; k++) {
-        uint32_t id = cand[k] = alias_draw(pop, rng);
+        uint32_t id = cand[k] = mtr_alias_draw(pop, rng);
         if (is_brand) {
             const float *category = w->category_click + (size_t)w->brand_category[id] * d;
             s[k] = sqrt(TASTE_CATEGORY) * dotf(taste, category, w->dim) +
@@ -583,11 +430,11 @@ static int build_users(ccp_world *w, const mtr_ccp_config *cfg) {
     mtr_rng_seed(&rng, mtr_seed_mix(cfg->seed, CCP_STREAM_USERS));
     size_t d = (size_t)w->dim, U = w->n_users;
     int failed = 0;
-    w->user_vec = alloc_array(U * 2 * d, sizeof(float), &failed);
-    w->users = alloc_array(U, sizeof(user_rec), &failed);
-    double *activity = alloc_array(U, sizeof(double), &failed);
-    double *z = alloc_array(2 * d + 4, sizeof(double), &failed); /* one user's normal draws */
-    float *taste = alloc_array(d, sizeof(float), &failed);
+    w->user_vec = mtr_gen_alloc(U * 2 * d, sizeof(float), &failed);
+    w->users = mtr_gen_alloc(U, sizeof(user_rec), &failed);
+    double *activity = mtr_gen_alloc(U, sizeof(double), &failed);
+    double *z = mtr_gen_alloc(2 * d + 4, sizeof(double), &failed); /* one user's normal draws */
+    float *taste = mtr_gen_alloc(d, sizeof(float), &failed);
     if (failed) {
         free(activity);
         free(z);
@@ -599,11 +446,11 @@ static int build_users(ccp_world *w, const mtr_ccp_config *cfg) {
     double seg = sqrt(SEGMENT_SHARE), own = sqrt(1.0 - SEGMENT_SHARE);
     for (size_t u = 0; u < U; u++) {
         user_rec *r = &w->users[u];
-        int age = (int)alias_draw(&w->age, &rng), gender = (int)alias_draw(&w->gender, &rng);
-        int city = (int)alias_draw(&w->city, &rng), occupation = (int)alias_draw(&w->occupation, &rng);
-        int segment = (int)alias_draw(&w->segment_of[age * N_GENDER + gender], &rng);
+        int age = (int)mtr_alias_draw(&w->age, &rng), gender = (int)mtr_alias_draw(&w->gender, &rng);
+        int city = (int)mtr_alias_draw(&w->city, &rng), occupation = (int)mtr_alias_draw(&w->occupation, &rng);
+        int segment = (int)mtr_alias_draw(&w->segment_of[age * N_GENDER + gender], &rng);
         /* z: click taste noise (d), conversion taste noise (d), wealth, two biases, activity */
-        normal_fill(z, 2 * d + 4, &rng);
+        mtr_normal_fill(z, 2 * d + 4, &rng);
         double wealth =
             z[2 * d] + age_wealth[age] + CITY_WEALTH * exp(-city / 30.0) + w->occupation_wealth[occupation];
         int power = clamp_int(floor(wealth + 2.5), 0, N_PURCHASE_POWER - 1);
@@ -628,7 +475,7 @@ static int build_users(ccp_world *w, const mtr_ccp_config *cfg) {
         r->price_slope = (float)(cfg->price_weight * (1.0 - PRICE_RELIEF * power));
         /* bags: what the user recently looked at, drawn towards the user's click taste, distinct ids */
         for (int b = 0; b < 2; b++) {
-            int want = poisson(BAG_MEAN, &rng), n = 0;
+            int want = mtr_poisson(BAG_MEAN, &rng), n = 0;
             if (want > MTR_CCP_MAX_BAG) want = MTR_CCP_MAX_BAG;
             for (int slot = 0; slot < want; slot++)
                 for (int t = 0; t < BAG_TRIES; t++) {
@@ -643,7 +490,7 @@ static int build_users(ccp_world *w, const mtr_ccp_config *cfg) {
             r->bag_len[b] = (uint8_t)n;
         }
     }
-    int rc = alias_build(&w->user_activity, activity, (uint32_t)U);
+    int rc = mtr_alias_build(&w->user_activity, activity, (uint32_t)U);
     free(activity);
     free(z);
     free(taste);
@@ -655,9 +502,9 @@ static int build_items(ccp_world *w, const mtr_ccp_config *cfg) {
     mtr_rng_seed(&rng, mtr_seed_mix(cfg->seed, CCP_STREAM_ITEMS));
     size_t d = (size_t)w->dim, I = w->n_items;
     int failed = 0;
-    w->item_vec = alloc_array(I * 2 * d, sizeof(float), &failed);
-    w->items = alloc_array(I, sizeof(item_rec), &failed);
-    double *z = alloc_array(2 * d + 1, sizeof(double), &failed); /* one item's normal draws */
+    w->item_vec = mtr_gen_alloc(I * 2 * d, sizeof(float), &failed);
+    w->items = mtr_gen_alloc(I, sizeof(item_rec), &failed);
+    double *z = mtr_gen_alloc(2 * d + 1, sizeof(double), &failed); /* one item's normal draws */
     if (failed) {
         free(z);
         return -1;
@@ -666,11 +513,11 @@ static int build_items(ccp_world *w, const mtr_ccp_config *cfg) {
     double tc = sqrt(TASTE_CATEGORY), tb = sqrt(TASTE_BRAND), ti = sqrt(TASTE_ITEM);
     for (size_t i = 0; i < I; i++) {
         item_rec *r = &w->items[i];
-        uint32_t brand = alias_draw(&w->brand_pop, &rng), shop = alias_draw(&w->shop_pop, &rng);
+        uint32_t brand = mtr_alias_draw(&w->brand_pop, &rng), shop = mtr_alias_draw(&w->shop_pop, &rng);
         uint32_t cat = w->brand_category[brand];
         int age = (int)mtr_rng_below(&rng, N_ITEM_AGE);
         /* z: click taste noise (d), conversion taste noise (d), price noise */
-        normal_fill(z, 2 * d + 1, &rng);
+        mtr_normal_fill(z, 2 * d + 1, &rng);
         double price = w->category_price[cat] + w->brand_price[brand] + PRICE_ITEM_SD * z[2 * d];
         float *vc = w->item_vec + i * 2 * d, *vv = vc + d;
         size_t ck = (size_t)cat * d, bk = (size_t)brand * d;
@@ -693,7 +540,7 @@ static int build_items(ccp_world *w, const mtr_ccp_config *cfg) {
             (float)(w->category_appeal[cat] + w->brand_appeal[brand] + SHOP_QUALITY * w->shop_quality[shop]);
     }
     free(z);
-    return zipf_alias(&w->item_pop, (uint32_t)I, cfg->item_zipf, &rng);
+    return mtr_zipf_alias(&w->item_pop, (uint32_t)I, cfg->item_zipf, &rng);
 }
 
 static int world_build(ccp_world *w, const mtr_ccp_config *cfg, mtr_error *err) {
@@ -769,20 +616,20 @@ static void draw_block(const ccp_world *w, uint64_t stream_seed, uint64_t first,
     for (int b = 0; b < n; b++) {
         mtr_rng *rng = &imp[b].rng;
         mtr_rng_seed(rng, mtr_seed_mix(stream_seed, first + (uint64_t)b));
-        imp[b].user = alias_column(&w->user_activity, rng, &s->user_coin[b]);
+        imp[b].user = mtr_alias_column(&w->user_activity, rng, &s->user_coin[b]);
         PREFETCH(&w->user_activity.e[imp[b].user]);
         for (int k = 0; k < K; k++) {
-            uint32_t c = alias_column(&w->item_pop, rng, &s->coin[b * K + k]);
+            uint32_t c = mtr_alias_column(&w->item_pop, rng, &s->coin[b * K + k]);
             s->cand[b * K + k] = c;
             PREFETCH(&w->item_pop.e[c]);
         }
     }
     for (int b = 0; b < n; b++) {
-        uint32_t u = imp[b].user = alias_resolve(&w->user_activity, imp[b].user, s->user_coin[b]);
+        uint32_t u = imp[b].user = mtr_alias_resolve(&w->user_activity, imp[b].user, s->user_coin[b]);
         PREFETCH(user_taste(w, u));
         PREFETCH(&w->users[u]);
         for (int k = 0; k < K; k++) {
-            uint32_t i = s->cand[b * K + k] = alias_resolve(&w->item_pop, s->cand[b * K + k], s->coin[b * K + k]);
+            uint32_t i = s->cand[b * K + k] = mtr_alias_resolve(&w->item_pop, s->cand[b * K + k], s->coin[b * K + k]);
             PREFETCH(item_taste(w, i));
         }
     }
@@ -821,7 +668,7 @@ static void draw_block(const ccp_world *w, uint64_t stream_seed, uint64_t first,
         double zv = dotf(user_taste(w, m->user) + d, item_taste(w, m->item) + d, w->dim) +
                     ur->conv_bias + ir->conv_static - (double)ur->price_slope * ir->price;
         for (int c = 0; c < N_CONTEXT; c++) {
-            uint32_t l = alias_draw(&w->context[c], &m->rng);
+            uint32_t l = mtr_alias_draw(&w->context[c], &m->rng);
             m->context[c] = l;
             zc += w->context_click[c][l];
             zv += w->context_conv[c][l];
@@ -834,34 +681,6 @@ static void draw_block(const ccp_world *w, uint64_t stream_seed, uint64_t first,
 /* ---------------------------------------------------------------- calibration */
 
 static double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
-
-/* Solve sum_i wt_i sigmoid(b + z_i) / sum_i wt_i = target for b (wt NULL = all 1): Newton steps kept
- * inside a shrinking bracket, bisection when a step would leave it. The left side increases with b. */
-static int solve_intercept(const double *z, const double *wt, size_t n, double target, double *out) {
-    double lo = -INTERCEPT_RANGE, hi = INTERCEPT_RANGE, b = log(target / (1.0 - target));
-    double wsum = 0.0;
-    for (size_t i = 0; i < n; i++) wsum += wt ? wt[i] : 1.0;
-    if (!(wsum > 0.0)) return -1;
-    for (int iter = 0; iter < 200; iter++) {
-        double f = 0.0, df = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            double p = sigmoid(b + z[i]), wi = wt ? wt[i] : 1.0;
-            f += wi * p;
-            df += wi * p * (1.0 - p);
-        }
-        f = f / wsum - target;
-        df /= wsum;
-        if (fabs(f) <= 1e-12 * target) break;
-        if (f > 0) hi = b;
-        else lo = b;
-        if (hi - lo < 1e-12) break;
-        double next = df > 0 ? b - f / df : 0.5 * (lo + hi);
-        b = next > lo && next < hi ? next : 0.5 * (lo + hi);
-    }
-    if (b <= -INTERCEPT_RANGE + 1e-6 || b >= INTERCEPT_RANGE - 1e-6) return -1;
-    *out = b;
-    return 0;
-}
 
 /* a0 so that the mean pCTR over the calibration sample is cfg->ctr; then b0 so that the pCTR-weighted
  * mean pCVR (the expected CVR among clicks) is cfg->cvr. */
@@ -883,13 +702,13 @@ static int calibrate(const ccp_world *w, const mtr_ccp_config *cfg, block_scratc
             zv[i + (size_t)b] = imp[b].zv;
         }
     }
-    if (solve_intercept(zc, NULL, n, cfg->ctr, a0) != 0) {
+    if (mtr_solve_intercept(zc, NULL, n, cfg->ctr, INTERCEPT_RANGE, a0) != 0) {
         mtr_fail(err, "ccp simulator: no click intercept in [-%g, %g] gives a mean CTR of %g", INTERCEPT_RANGE,
                  INTERCEPT_RANGE, cfg->ctr);
         goto out;
     }
     for (size_t i = 0; i < n; i++) pc[i] = sigmoid(*a0 + zc[i]);
-    if (solve_intercept(zv, pc, n, cfg->cvr, b0) != 0) {
+    if (mtr_solve_intercept(zv, pc, n, cfg->cvr, INTERCEPT_RANGE, b0) != 0) {
         mtr_fail(err, "ccp simulator: no conversion intercept in [-%g, %g] gives a mean CVR among clicks of %g",
                  INTERCEPT_RANGE, INTERCEPT_RANGE, cfg->cvr);
         goto out;
@@ -1031,92 +850,22 @@ int mtr_gen_ccp(const mtr_ccp_config *cfg, mtr_ccp_row_fn fn, void *user, mtr_cc
 
 /* ---------------------------------------------------------------- CSV and spec */
 
-static char *put_u32(char *p, uint32_t v) {
-    char tmp[10];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
-}
-
-/* v * 10^k for 0 <= k, with exact powers up to 10^22. */
-static double times_pow10(double v, int k) {
-    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    while (k > 22) {
-        v *= 1e22;
-        k -= 22;
-    }
-    return v * p10[k];
-}
-
-/* A probability in [0, 1] with 9 significant digits (enough for a float to read back exactly): fixed
- * notation down to 1e-4 ("0.0401234567"), scientific below ("1.23456789e-07"), trailing zeros dropped.
- * Much faster than printf, which matters at 10^8 rows. */
-static char *put_prob(char *p, float value) {
-    double v = value;
-    if (!(v > 0.0)) {
-        *p++ = '0';
-        return p;
-    }
-    if (v >= 1.0) {
-        *p++ = '1';
-        return p;
-    }
-    int e = (int)floor(log10(v)); /* v in [10^e, 10^(e+1)); log10 may be off by one near a power of 10 */
-    uint64_t m = 0;
-    for (int tries = 0; tries < 4; tries++) {
-        m = (uint64_t)llround(times_pow10(v, 8 - e));
-        if (m >= 1000000000u) e++;
-        else if (m < 100000000u) e--;
-        else break;
-    }
-    char digits[9];
-    for (int i = 8; i >= 0; i--) {
-        digits[i] = (char)('0' + m % 10);
-        m /= 10;
-    }
-    int nd = 9;
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
-    if (e >= -4) {
-        *p++ = '0';
-        *p++ = '.';
-        for (int z = -1; z > e; z--) *p++ = '0';
-        memcpy(p, digits, (size_t)nd);
-        return p + nd;
-    }
-    *p++ = digits[0];
-    if (nd > 1) {
-        *p++ = '.';
-        memcpy(p, digits + 1, (size_t)nd - 1);
-        p += nd - 1;
-    }
-    *p++ = 'e';
-    *p++ = '-';
-    int x = -e;
-    if (x < 10) *p++ = '0';
-    return put_u32(p, (uint32_t)x);
-}
-
 size_t mtr_ccp_format_row(const mtr_ccp_row *row, char *buf) {
     char *p = buf;
     *p++ = row->labels[0] != 0.0f ? '1' : '0';
     *p++ = ',';
     *p++ = row->labels[1] != 0.0f ? '1' : '0';
     *p++ = ',';
-    p = put_prob(p, row->aux[0]);
+    p = mtr_put_prob(p, row->aux[0]);
     *p++ = ',';
-    p = put_prob(p, row->aux[1]);
+    p = mtr_put_prob(p, row->aux[1]);
     *p++ = ',';
     *p++ = row->aux[2] != 0.0f ? '1' : '0';
     for (int f = 0; f < MTR_CCP_FIELDS; f++) {
         *p++ = ',';
         for (uint32_t j = row->id_start[f]; j < row->id_start[f + 1]; j++) {
             if (j > row->id_start[f]) *p++ = ';';
-            p = put_u32(p, row->ids[j]);
+            p = mtr_put_u32(p, row->ids[j]);
         }
     }
     *p++ = '\n';
@@ -1125,79 +874,43 @@ size_t mtr_ccp_format_row(const mtr_ccp_row *row, char *buf) {
 
 uint32_t mtr_ccp_hash_buckets(uint32_t cardinality) { return cardinality * 2u; }
 
-/* A growing string for the spec text. */
-typedef struct text {
-    char *s;     /* NUL-terminated once anything is added */
-    size_t len;  /* bytes used, without the NUL */
-    size_t cap;  /* bytes allocated */
-    int failed;  /* out of memory: further additions are ignored */
-} text;
-
-static void text_add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void text_add(text *t, const char *fmt, ...) {
-    if (t->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = 1;
-            return;
-        }
-        if (t->s && t->len + (size_t)n < t->cap) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = (t->cap ? t->cap * 2 : 4096) + (size_t)n;
-        char *s = realloc(t->s, cap);
-        if (!s) {
-            t->failed = 1;
-            return;
-        }
-        t->s = s;
-        t->cap = cap;
-    }
-}
-
 char *mtr_ccp_spec_text(const mtr_ccp_config *cfg, mtr_error *err) {
     const char *problem = mtr_ccp_config_check(cfg);
     if (problem) {
         mtr_fail(err, "ccp simulator: %s", problem);
         return NULL;
     }
-    text t = {0};
-    text_add(&t, "# Ali-CCP-shaped impressions written by `mtrank gen ccp` (docs/simulator.md):\n");
-    text_add(&t, "# %llu rows, seed %llu, stream %llu, ctr %.15g, cvr %.15g, overlap %.15g,\n",
+    mtr_text t = {0};
+    mtr_text_add(&t, "# Ali-CCP-shaped impressions written by `mtrank gen ccp` (docs/simulator.md):\n");
+    mtr_text_add(&t, "# %llu rows, seed %llu, stream %llu, ctr %.15g, cvr %.15g, overlap %.15g,\n",
              (unsigned long long)cfg->rows, (unsigned long long)cfg->seed, (unsigned long long)cfg->stream,
              cfg->ctr, cfg->cvr, cfg->overlap);
-    text_add(&t, "# %d users, %d items, dim %d, %d categories, %d brands, %d shops.\n", cfg->n_users,
+    mtr_text_add(&t, "# %d users, %d items, dim %d, %d categories, %d brands, %d shops.\n", cfg->n_users,
              cfg->n_items, cfg->dim, cfg->n_categories, cfg->n_brands, cfg->n_shops);
-    text_add(&t, "# Task purchase is click AND conversion (ESMM's CTCVR label); true_pctr, true_pcvr and\n"
+    mtr_text_add(&t, "# Task purchase is click AND conversion (ESMM's CTCVR label); true_pctr, true_pcvr and\n"
                  "# cf_purchase (the purchase the user would have made after a click) are ground truth.\n\n");
-    text_add(&t, "[input]\nheader = yes\ndelimiter = \",\"\n");
-    text_add(&t, "missing =                 # nothing is missing: an empty bag is an empty field\n");
-    text_add(&t, "columns = click, purchase, true_pctr, true_pcvr, cf_purchase, \\\n         ");
+    mtr_text_add(&t, "[input]\nheader = yes\ndelimiter = \",\"\n");
+    mtr_text_add(&t, "missing =                 # nothing is missing: an empty bag is an empty field\n");
+    mtr_text_add(&t, "columns = click, purchase, true_pctr, true_pcvr, cf_purchase, \\\n         ");
     for (int f = 0; f < MTR_CCP_FIELDS; f++)
-        text_add(&t, " %s%s", fields[f].name,
+        mtr_text_add(&t, " %s%s", fields[f].name,
                  f + 1 == MTR_CCP_FIELDS ? "\n" : (f == 8 || f == 15) ? ", \\\n         " : ",");
-    text_add(&t, "\n[features]\n");
-    text_add(&t, "true_pctr = aux           # ground truth, never an input\n");
-    text_add(&t, "true_pcvr = aux\ncf_purchase = aux\n");
+    mtr_text_add(&t, "\n[features]\n");
+    mtr_text_add(&t, "true_pctr = aux           # ground truth, never an input\n");
+    mtr_text_add(&t, "true_pcvr = aux\ncf_purchase = aux\n");
     for (int f = 0; f < MTR_CCP_FIELDS; f++) {
         uint32_t card;
         int max_ids;
         const char *name = mtr_ccp_field(cfg, f, &card, &max_ids);
         if (f == CCP_USER_ID || f == CCP_ITEM_ID)
-            text_add(&t, "%s = categorical hash=%u   # %u ids\n", name, mtr_ccp_hash_buckets(card), card);
+            mtr_text_add(&t, "%s = categorical hash=%u   # %u ids\n", name, mtr_ccp_hash_buckets(card), card);
         else if (max_ids > 1)
-            text_add(&t, "%s = categorical multi sep=\";\" pool=sum   # 0 to %d of %u ids\n", name, max_ids, card);
+            mtr_text_add(&t, "%s = categorical multi sep=\";\" pool=sum   # 0 to %d of %u ids\n", name, max_ids, card);
         else
-            text_add(&t, "%s = categorical\n", name);
+            mtr_text_add(&t, "%s = categorical\n", name);
     }
-    text_add(&t, "\n[task click]\ncolumn = click\ntype = binary\npositive = 1\nnegative = 0\n");
-    text_add(&t, "\n[task purchase]\ncolumn = purchase\ntype = binary\npositive = 1\nnegative = 0\n");
+    mtr_text_add(&t, "\n[task click]\ncolumn = click\ntype = binary\npositive = 1\nnegative = 0\n");
+    mtr_text_add(&t, "\n[task purchase]\ncolumn = purchase\ntype = binary\npositive = 1\nnegative = 0\n");
     if (t.failed) {
         free(t.s);
         mtr_fail(err, "ccp simulator: out of memory writing the spec");
@@ -1208,260 +921,15 @@ char *mtr_ccp_spec_text(const mtr_ccp_config *cfg, mtr_error *err) {
 
 /* ---------------------------------------------------------------- output */
 
-/* gzip output is a series of gzip members, one per CHUNK bytes of CSV, compressed at level 1 by a pool of
- * worker threads while the calling thread generates and formats rows, and written in order. gzip, zcat
- * and zlib's gzread read concatenated members as one stream. Chunk boundaries depend only on the bytes,
- * so the file is the same for any number of threads. (One gzopen stream was the bottleneck: level 1
- * deflates these rows at about 45 MB/s on one core, half the speed of generating them.) */
-#define CHUNK (2u << 20)
-
-/* A slot goes FREE -> FILLING (the generating thread) -> FILLED -> BUSY (a worker) -> DONE -> written -> FREE. */
-enum { SLOT_FREE, SLOT_FILLING, SLOT_FILLED, SLOT_BUSY, SLOT_DONE };
-
-typedef struct chunk_slot {
-    char *in;           /* (CHUNK) formatted CSV */
-    size_t in_len;      /* bytes in `in` */
-    unsigned char *out; /* (out_cap) the gzip member */
-    size_t out_len;     /* bytes in `out` */
-    size_t out_cap;     /* deflateBound of a full chunk */
-    uint64_t seq;       /* order in the file */
-    int state;          /* SLOT_*; guarded by the pool's mutex */
-    int zerr;           /* zlib error compressing it, or Z_OK */
-} chunk_slot;
-
-#define MAX_SLOTS 34
-
-/* The output: plain bytes go straight to the FILE; gzip chunks go through the slots. */
-typedef struct csv_sink {
-    FILE *f;                  /* destination */
-    int gz;                   /* compress */
-    int n_threads;            /* worker threads (0 = compress in the calling thread) */
-    int n_slots;              /* slots in use */
-    chunk_slot slot[MAX_SLOTS];
-    chunk_slot *fill;         /* the slot being filled (gzip), or NULL */
-    char *buf;                /* plain output buffer (CHUNK) */
-    size_t len;               /* plain: bytes pending in buf */
-    uint64_t next_seq;        /* seq of the next filled chunk */
-    uint64_t write_seq;       /* seq of the next chunk to write */
-    pthread_t threads[MAX_SLOTS];
-    int started;              /* threads started */
-    int stop;                 /* tell the workers to finish */
-    pthread_mutex_t mu;
-    pthread_cond_t work;      /* a slot was filled, or stop */
-    pthread_cond_t done;      /* a slot was compressed */
-    char error[512];          /* first write error */
-} csv_sink;
-
-/* One gzip member of slot->in at level 1. */
-static void compress_slot(chunk_slot *slot) {
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    slot->zerr = deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY); /* 15 + 16: gzip wrapper */
-    if (slot->zerr != Z_OK) return;
-    zs.next_in = (unsigned char *)slot->in;
-    zs.avail_in = (uInt)slot->in_len;
-    zs.next_out = slot->out;
-    zs.avail_out = (uInt)slot->out_cap;
-    int rc = deflate(&zs, Z_FINISH);
-    slot->zerr = rc == Z_STREAM_END ? Z_OK : (rc == Z_OK ? Z_BUF_ERROR : rc);
-    slot->out_len = slot->out_cap - zs.avail_out;
-    deflateEnd(&zs);
-}
-
-static void *worker_main(void *arg) {
-    csv_sink *s = arg;
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        chunk_slot *job = NULL;
-        for (int i = 0; i < s->n_slots; i++)
-            if (s->slot[i].state == SLOT_FILLED && (!job || s->slot[i].seq < job->seq)) job = &s->slot[i];
-        if (!job) {
-            if (s->stop) break;
-            pthread_cond_wait(&s->work, &s->mu);
-            continue;
-        }
-        job->state = SLOT_BUSY;
-        pthread_mutex_unlock(&s->mu);
-        compress_slot(job);
-        pthread_mutex_lock(&s->mu);
-        job->state = SLOT_DONE;
-        pthread_cond_broadcast(&s->done);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
-}
-
-static int write_bytes(csv_sink *s, const void *p, size_t n) {
-    if (n && fwrite(p, 1, n, s->f) != n) {
-        if (!s->error[0]) snprintf(s->error, sizeof s->error, "write failed: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* Write compressed chunks in file order as long as the next one is done; with `wait`, first wait for the
- * next one if there is one. Called by the generating thread only. */
-static int drain(csv_sink *s, int wait) {
-    for (;;) {
-        chunk_slot *next = NULL;
-        int state = SLOT_FREE;
-        pthread_mutex_lock(&s->mu);
-        for (;;) {
-            next = NULL;
-            for (int i = 0; i < s->n_slots; i++) {
-                int st = s->slot[i].state;
-                if (st != SLOT_FREE && st != SLOT_FILLING && s->slot[i].seq == s->write_seq) next = &s->slot[i];
-            }
-            state = next ? next->state : SLOT_FREE;
-            if (!next || state == SLOT_DONE || !wait) break;
-            pthread_cond_wait(&s->done, &s->mu);
-        }
-        pthread_mutex_unlock(&s->mu);
-        if (state != SLOT_DONE) return 0;
-        wait = 0;
-        if (next->zerr != Z_OK) {
-            snprintf(s->error, sizeof s->error, "gzip compression failed (zlib error %d)", next->zerr);
-            return -1;
-        }
-        if (write_bytes(s, next->out, next->out_len) != 0) return -1;
-        s->write_seq++;
-        pthread_mutex_lock(&s->mu);
-        next->state = SLOT_FREE;
-        pthread_mutex_unlock(&s->mu);
-    }
-}
-
-/* Give up the slot being filled: to the workers, or compressed here without workers, or freed when
- * empty. */
-static void hand_over(csv_sink *s) {
-    chunk_slot *slot = s->fill;
-    s->fill = NULL;
-    if (slot->in_len > 0) {
-        slot->seq = s->next_seq++;
-        if (s->n_threads == 0) compress_slot(slot);
-    }
-    pthread_mutex_lock(&s->mu);
-    slot->state = slot->in_len == 0 ? SLOT_FREE : s->n_threads == 0 ? SLOT_DONE : SLOT_FILLED;
-    if (slot->state == SLOT_FILLED) pthread_cond_signal(&s->work);
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* Hand over the slot being filled, then find a free slot to fill. */
-static int submit_chunk(csv_sink *s) {
-    hand_over(s);
-    for (;;) {
-        if (drain(s, 0) != 0) return -1;
-        pthread_mutex_lock(&s->mu);
-        for (int i = 0; i < s->n_slots && !s->fill; i++)
-            if (s->slot[i].state == SLOT_FREE) s->fill = &s->slot[i];
-        if (s->fill) {
-            s->fill->state = SLOT_FILLING;
-            s->fill->in_len = 0;
-            pthread_mutex_unlock(&s->mu);
-            return 0;
-        }
-        pthread_mutex_unlock(&s->mu);
-        if (drain(s, 1) != 0) return -1; /* every slot is in flight: wait for the oldest */
-    }
-}
-
-static int sink_write(csv_sink *s, const char *p, size_t n) {
-    if (!s->gz) {
-        if (s->len + n > CHUNK) {
-            if (write_bytes(s, s->buf, s->len) != 0) return -1;
-            s->len = 0;
-        }
-        memcpy(s->buf + s->len, p, n);
-        s->len += n;
-        return 0;
-    }
-    if (s->fill->in_len + n > CHUNK && submit_chunk(s) != 0) return -1;
-    memcpy(s->fill->in + s->fill->in_len, p, n);
-    s->fill->in_len += n;
-    return 0;
-}
-
 static int sink_row(const mtr_ccp_row *row, void *user) {
     char line[MTR_CCP_LINE_MAX];
-    return sink_write(user, line, mtr_ccp_format_row(row, line));
-}
-
-static void sink_close(csv_sink *s) {
-    if (s->started) {
-        pthread_mutex_lock(&s->mu);
-        s->stop = 1;
-        pthread_cond_broadcast(&s->work);
-        pthread_mutex_unlock(&s->mu);
-        for (int i = 0; i < s->started; i++) pthread_join(s->threads[i], NULL);
-    }
-    for (int i = 0; i < s->n_slots; i++) {
-        free(s->slot[i].in);
-        free(s->slot[i].out);
-    }
-    free(s->buf);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->work);
-    pthread_cond_destroy(&s->done);
-}
-
-static int sink_open(csv_sink *s, FILE *f, int gz, int n_threads, mtr_error *err) {
-    memset(s, 0, sizeof *s);
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work, NULL);
-    pthread_cond_init(&s->done, NULL);
-    s->f = f;
-    s->gz = gz;
-    if (!gz) {
-        s->buf = malloc(CHUNK);
-        return s->buf ? 0 : mtr_fail(err, "out of memory for the output buffer");
-    }
-    s->n_threads = n_threads;
-    s->n_slots = 2 * n_threads + 2; /* each worker busy with one and one queued, one filling, one writing */
-    uLong bound = compressBound(CHUNK) + 64; /* the gzip wrapper is 12 bytes more than zlib's */
-    for (int i = 0; i < s->n_slots; i++) {
-        chunk_slot *slot = &s->slot[i];
-        slot->in = malloc(CHUNK);
-        slot->out_cap = bound;
-        slot->out = malloc(bound);
-        if (!slot->in || !slot->out) return mtr_fail(err, "out of memory for the gzip buffers");
-    }
-    s->fill = &s->slot[0];
-    s->fill->state = SLOT_FILLING;
-    for (int i = 0; i < n_threads; i++) {
-        if (pthread_create(&s->threads[i], NULL, worker_main, s) != 0)
-            return mtr_fail(err, "cannot start compression thread %d of %d", i + 1, n_threads);
-        s->started++;
-    }
-    return 0;
-}
-
-/* Everything pending out: the last chunk, then all chunks in order. */
-static int sink_finish(csv_sink *s) {
-    if (!s->gz) {
-        int rc = write_bytes(s, s->buf, s->len);
-        s->len = 0;
-        return rc;
-    }
-    hand_over(s);
-    while (s->write_seq < s->next_seq)
-        if (drain(s, 1) != 0) return -1;
-    return 0;
-}
-
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
+    return mtr_csv_out_write(user, line, mtr_ccp_format_row(row, line));
 }
 
 static int write_spec(const mtr_ccp_config *cfg, const char *path, mtr_error *err) {
     char *spec = mtr_ccp_spec_text(cfg, err);
     if (!spec) return -1;
-    mtr_atomic_file af;
-    int rc = mtr_atomic_open(&af, path, err);
-    if (rc == 0) {
-        fputs(spec, af.f);
-        rc = mtr_atomic_commit(&af, err);
-    }
+    int rc = mtr_write_text_file(path, spec, err);
     free(spec);
     return rc;
 }
@@ -1470,30 +938,13 @@ int mtr_gen_ccp_write(const mtr_ccp_config *cfg, const char *out_path, const cha
                       mtr_ccp_summary *summary, mtr_error *err) {
     const char *problem = mtr_ccp_config_check(cfg);
     if (problem) return mtr_fail(err, "ccp simulator: %s", problem);
-    int to_stdout = strcmp(out_path, "-") == 0, gz = !to_stdout && ends_with(out_path, ".gz");
-    mtr_atomic_file af = {0};
-    if (!to_stdout && mtr_atomic_open(&af, out_path, err) != 0) return -1;
-    csv_sink s;
-    int rc = sink_open(&s, to_stdout ? stdout : af.f, gz, cfg->threads, err);
-    if (rc != 0) {
-        mtr_fail_prefix(err, "%s", out_path);
-    } else {
-        char header[sizeof mtr_ccp_csv_header + 1];
-        size_t n = (size_t)snprintf(header, sizeof header, "%s\n", mtr_ccp_csv_header);
-        rc = sink_write(&s, header, n);
-        if (rc == 0) rc = mtr_gen_ccp(cfg, sink_row, &s, summary, err);
-        if (rc == 0) rc = sink_finish(&s);
-        if (rc != 0 && s.error[0]) mtr_fail(err, "%s: %s", to_stdout ? "standard output" : out_path, s.error);
-    }
-    sink_close(&s);
-    if (to_stdout) {
-        if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
-            rc = mtr_fail(err, "standard output: write failed");
-    } else if (rc == 0) {
-        rc = mtr_atomic_commit(&af, err);
-    } else {
-        mtr_atomic_abort(&af);
-    }
+    mtr_csv_out out;
+    if (mtr_csv_out_open(&out, out_path, cfg->threads, err) != 0) return -1;
+    char header[sizeof mtr_ccp_csv_header + 1];
+    size_t n = (size_t)snprintf(header, sizeof header, "%s\n", mtr_ccp_csv_header);
+    int rc = mtr_csv_out_write(&out, header, n);
+    if (rc == 0) rc = mtr_gen_ccp(cfg, sink_row, &out, summary, err);
+    rc = mtr_csv_out_close(&out, rc, err);
     if (rc == 0 && spec_path) rc = write_spec(cfg, spec_path, err);
     return rc;
 }
