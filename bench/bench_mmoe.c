@@ -4,7 +4,8 @@
  * shapes. A benchmark, not a test: it prints figures and checks only that the fast GEMM agrees with the
  * naive reference before timing anything.
  *
- * usage: bench_mtrank [--epochs N] [--data-dir DIR] [--json]   (run from the repository root) */
+ * usage: bench_mtrank [--epochs N] [--data-dir DIR] [--json]   (run from the repository root)
+ *        bench_mtrank rank [--candidates N] [--requests N] [--json]   (fusion and rules, bench_rank.c) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +123,10 @@ static int run(const mtr_schema *schema, const mtr_view *train, const mtr_view *
     return 0;
 }
 
+int bench_rank(int argc, char **argv);
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "rank") == 0) return bench_rank(argc - 2, argv + 2);
     const char *data_dir = "data/census-income";
     int epochs = 5, json = 0;
     for (int i = 1; i < argc; i++) {

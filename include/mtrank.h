@@ -546,7 +546,7 @@ typedef struct mtr_rank_data {
 /* LambdaMART (Burges 2010): gradient-boosted regression trees fitted by Newton steps to the lambda
  * gradients of NDCG@K, on features pre-binned by quantiles of the training data. See docs/lambdamart.md. */
 typedef struct mtr_lambdamart_config {
-    int n_trees;               /* boosting rounds at most, >= 1 */
+    int n_trees;               /* boosting rounds at most, 1..1000000 */
     float learning_rate;       /* shrinkage of every tree's leaf values, in (0, 1] */
     int max_leaves;            /* leaves per tree, 2..65536; trees grow best-first (leaf-wise) */
     int max_depth;             /* 0 = no limit; else leaves at this depth are not split (1..64) */
@@ -604,7 +604,8 @@ int mtr_lambdamart_tree_count(const mtr_lambdamart *model);
 int mtr_lambdamart_feature_count(const mtr_lambdamart *model);
 /* The configuration it was trained with. */
 const mtr_lambdamart_config *mtr_lambdamart_get_config(const mtr_lambdamart *model);
-/* The training report at the tree count the model kept (seconds: the whole training). */
+/* The training report at the tree count the model kept (best_tree), except that `tree` counts every
+ * tree trained (kept or not) and `seconds` is the whole training. */
 const mtr_lambdamart_report *mtr_lambdamart_summary(const mtr_lambdamart *model);
 /* Total split gain per feature (d values): which features the trees use. */
 const float *mtr_lambdamart_feature_gain(const mtr_lambdamart *model);
@@ -681,8 +682,8 @@ typedef struct mtr_sessions_config {
     double low_quality_share;   /* share of low-quality items, in [0, 0.5] */
     double price_median;        /* median price (currency units), in [0.1, 10000] */
     double price_weight;        /* cart and purchase logit slope on log price (least wealthy users), [0, 100] */
-    int calibration_requests;   /* requests of the sample that calibrates the intercepts, 100.. (with
-                                   list_length at most 2 x 10^7 candidates) */
+    int calibration_requests;   /* requests of the sample that calibrates the intercepts, >= 100, and at
+                                   most 10^7 candidates (x list_length) */
     int threads;                /* threads compressing .gz output besides the caller's (0..16); no effect on data */
 } mtr_sessions_config;
 
@@ -714,7 +715,8 @@ typedef struct mtr_session_request {
     uint32_t recent[MTR_SESSIONS_MAX_BAG]; /* the user's favourite categories (retrieval draws from them) */
     double intent;                         /* hidden shopping intent, added to the cart and purchase logits */
     int n;                                 /* candidates (list_length) */
-    const mtr_session_candidate *cand;     /* (n) in logged order: cand[k].position == k */
+    const mtr_session_candidate *cand;     /* (n) in logged order: cand[k].position == k; the generator's
+                                              memory, valid during the callback only */
 } mtr_session_request;
 
 /* Called once per request in order; return non-zero to stop (mtr_gen_sessions then fails). */
