@@ -135,7 +135,7 @@ static double get_pcvr_all(const mtr_conversion_metrics *m) { return m->mean_pcv
 int cmd_experiment_esmm(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     esmm_args a = {5, "base,aman,oversampling,unbias,division,esmm-ns,esmm", 2000000, 500000, 1, 0.5f, 0.04f,
-                   0.01f, 1, cpus > 0 ? (int)cpus : 1, 10, 2, 1024, 1e-3f, 18, {360, 200, 80}, 3, "mtrank-cache", 0, 0};
+                   0.01f, 1, cpus > 0 ? (int)cpus : 1, 10, 1, 1024, 1e-3f, 18, {360, 200, 80}, 3, "mtrank-cache", 0, 0};
     cli_option opts[] = {
         {"runs", CLI_INT, &a.runs, NULL, 1, 1000, "runs per method, each with its own seeds"},
         {"methods", CLI_STRING, &a.methods, NULL, 0, 0, "estimators to compare"},
