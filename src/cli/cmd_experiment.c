@@ -315,10 +315,14 @@ int cmd_experiment(int argc, char **argv) {
     if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
         fprintf(argc < 3 ? stderr : stdout, /* no experiment named is a usage error */
                 "usage: mtrank experiment <name> [options]\n\nexperiments:\n"
-                "  census     MMoE paper, census-income Tables 1 and 2 (mtrank experiment census --help)\n");
+                "  census     MMoE paper, census-income Tables 1 and 2 (mtrank experiment census --help)\n"
+                "  synthetic  MMoE paper, task relatedness, Figures 2, 4, 5 (mtrank experiment synthetic --help)\n"
+                "  esmm       ESMM paper, post-click conversion estimators on simulated impressions\n");
         return argc < 3 ? 2 : 0;
     }
     if (strcmp(argv[2], "census") == 0) return census(argc, argv);
-    fprintf(stderr, "mtrank experiment: unknown experiment '%s' (census)\n", argv[2]);
+    if (strcmp(argv[2], "synthetic") == 0) return experiment_synthetic(argc, argv);
+    if (strcmp(argv[2], "esmm") == 0) return cmd_experiment_esmm(argc, argv);
+    fprintf(stderr, "mtrank experiment: unknown experiment '%s' (census, synthetic, esmm)\n", argv[2]);
     return 2;
 }

@@ -17,7 +17,8 @@ static const command commands[] = {
     {"predict", cmd_predict, "scores of a saved model, one CSV column per task"},
     {"info", cmd_info, "what a model file holds"},
     {"compile", cmd_compile, "compile text data to the binary form (.mtrd) for fast loading"},
-    {"experiment", cmd_experiment, "reproduce a paper's experiment (census: MMoE Table 1/2)"},
+    {"experiment", cmd_experiment, "reproduce an experiment: census, synthetic, esmm (see mtrank experiment)"},
+    {"gen", cmd_gen, "generate data: synthetic (MMoE tasks), ccp (impressions), sessions (ranking lists)"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
