@@ -1,9 +1,12 @@
 /* dataset.c - the dataset object: in-memory allocation for generators and tests, accessors, freeing
  * (mapped files are unmapped, heap records freed). */
+#define _DEFAULT_SOURCE /* madvise */
 #include <assert.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "data/dataset.h"
 #include "util/error.h"
@@ -71,4 +74,23 @@ float mtr_dataset_aux(const mtr_dataset *ds, size_t row, int i) {
     assert(row < ds->n_rows && i >= 0 && i < ds->n_aux);
     if (row >= ds->n_rows || i < 0 || i >= ds->n_aux) return NAN;
     return mtr_row_aux(ds, row)[i];
+}
+
+/* Drop the whole pages inside [lo, hi) of the mapping. */
+static void release_bytes(const mtr_dataset *ds, const void *lo, const void *hi) {
+    uintptr_t base = (uintptr_t)ds->map, end = base + ds->map_size, page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)lo + page - 1) & ~(page - 1), b = (uintptr_t)hi & ~(page - 1);
+    if (a < base) a = base;
+    if (b > end) b = end;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+void mtr_dataset_release_rows(const mtr_dataset *ds, size_t first, size_t count) {
+    if (!ds->map || count == 0 || first >= ds->n_rows) return;
+    if (first + count > ds->n_rows) count = ds->n_rows - first;
+    const uint32_t *lo = ds->records + mtr_row_start(ds, first);
+    const uint32_t *hi = first + count < ds->n_rows ? ds->records + mtr_row_start(ds, first + count)
+                                                    : (const uint32_t *)((const char *)ds->map + ds->map_size);
+    release_bytes(ds, lo, hi);
+    if (ds->row_offsets) release_bytes(ds, ds->row_offsets + first, ds->row_offsets + first + count);
 }

@@ -77,6 +77,12 @@ static inline const uint32_t *mtr_row_multi_ids(const struct mtr_dataset *ds, si
 mtr_dataset *mtr_dataset_alloc(size_t n_rows, int n_cat, int n_num, int n_tasks, uint32_t **records,
                                mtr_error *err);
 
+/* A hint that rows [first, first + count) will not be read again soon: for a memory-mapped dataset
+ * the pages holding only those records (and their index entries) are dropped from memory (the file
+ * still backs them, so reading them later pages them back in). Training over data larger than memory
+ * calls this after each block, so resident memory stays bounded by the block size. No-op otherwise. */
+void mtr_dataset_release_rows(const mtr_dataset *ds, size_t first, size_t count);
+
 /* Write any dataset to a compiled file atomically (same format mtr_dataset_compile writes). */
 int mtr_dataset_write(const mtr_dataset *ds, const char *out_path, mtr_error *err);
 

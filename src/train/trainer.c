@@ -347,6 +347,8 @@ static int train_impl(mtr_model *model, const mtr_view *train, const mtr_view *v
                     }
                 }
             }
+            /* streaming: a block of consecutive rows is done for this epoch; let its pages go */
+            if (window < n && !pairs && !train->rows) mtr_dataset_release_rows(train->data, first, len);
         }
         double t1 = now_seconds();
         result->epochs_run = epoch;
