@@ -25,7 +25,8 @@ static float *tower_stem_grad(const mtr_net *net, mtr_net_buffers *nb, int t, in
 
 /* Input layer backward from dz0: W_in's gradient and the embeddings' (projected or dense path). */
 static void input_layer_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, float *grad,
-                                 mtr_sparse_rows *emb_grad, int B) {
+                                 mtr_sparse_rows *emb_grad, const mtr_batch *batch) {
+    int B = batch->n_rows;
     const float *P = m->params;
     const mtr_tensor *T = m->tensors;
     int D = net->input_dim, F = net->n_fields, K = net->emb_dim, cols = net->input_cols;
@@ -41,11 +42,12 @@ static void input_layer_backward(const mtr_model *m, const mtr_net *net, mtr_net
     if (F == 0) return;
     /* d(embeddings) = dz0 * W_in[0 : F*K, :]^T, only the embedding rows of the input */
     mtr_sgemm(0, 1, B, F * K, cols, 1.0f, nb->dz0, cols, w_in, cols, 0.0f, nb->dx, F * K);
-    embedding_bag_backward(&nb->proj, emb_grad, nb->dx, F * K, B);
+    embedding_bag_backward(&net->layout, batch->id_start, batch->ids, emb_grad, nb->dx, F * K, K, B);
 }
 
 void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, float *grad,
-                      mtr_sparse_rows *emb_grad, int B) {
+                      mtr_sparse_rows *emb_grad, const mtr_batch *batch) {
+    int B = batch->n_rows;
     const float *P = m->params;
     const mtr_tensor *T = m->tensors;
     int E = net->n_experts, cols = net->input_cols, L = net->n_layers;
@@ -102,7 +104,7 @@ void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *n
     if (L == 0) {
         /* a0 was the towers' activated first layers (or raw outputs, handled above) */
         if (TL > 0) activation_backward(nb->dz0, cols, nb->da0, cols, nb->a0, cols, B, cols, act);
-        input_layer_backward(m, net, nb, grad, emb_grad, B);
+        input_layer_backward(m, net, nb, grad, emb_grad, batch);
         return;
     }
 
@@ -136,5 +138,5 @@ void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *n
     if (net->n_gates > 0)
         softmax_backward(nb->dz0 + E * U1, cols, nb->da0 + E * U1, cols, nb->a0 + E * U1, cols, B,
                          net->n_gates, E);
-    input_layer_backward(m, net, nb, grad, emb_grad, B);
+    input_layer_backward(m, net, nb, grad, emb_grad, batch);
 }

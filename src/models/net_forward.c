@@ -60,7 +60,7 @@ static void input_layer_forward(const mtr_model *m, const mtr_net *net, mtr_net_
                       net->n_numeric, cols);
         embedding_projection_forward(&nb->proj, nb->a0, cols, table, w_in, cols, B);
     } else {
-        if (F > 0) embedding_bag_forward(&nb->proj, nb->x, D, table, B);
+        if (F > 0) embedding_bag_forward(&net->layout, batch->id_start, batch->ids, nb->x, D, table, K, B);
         dense_forward(nb->a0, cols, nb->x, D, w_in, cols, b_in, B, D, cols);
     }
 }

@@ -52,6 +52,6 @@ const float *mtr_net_tower_stem(const mtr_net *net, const mtr_net_buffers *nb, i
 /* Backward from nb->dout (filled by the loss). Accumulates dense gradients into `grad` (a slab with
  * the model's parameter layout) and embedding gradients into `emb_grad`. */
 void mtr_net_backward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, float *grad,
-                      mtr_sparse_rows *emb_grad, int B);
+                      mtr_sparse_rows *emb_grad, const mtr_batch *batch);
 
 #endif

@@ -94,14 +94,12 @@ int mtr_projection_init(mtr_projection *p, uint32_t virtual_rows, int n_fields, 
     p->field = malloc(cap * sizeof *p->field);
     p->entry_start = malloc(((size_t)max_batch + 1) * sizeof *p->entry_start);
     p->use = malloc(ent * sizeof *p->use);
-    p->entry_row = malloc(ent * sizeof *p->entry_row);
-    p->entry_field = malloc(ent * sizeof *p->entry_field);
     p->weight = malloc(ent * sizeof *p->weight);
     p->first = malloc((cap + 1) * sizeof *p->first);
     p->users = malloc(2 * ent * sizeof *p->users);
     if (posix_memalign((void **)&p->proj, 64, cap * (size_t)cols * sizeof(float)) != 0) p->proj = NULL;
-    if (!p->slot || !p->rows || !p->field || !p->entry_start || !p->use || !p->entry_row || !p->entry_field ||
-        !p->weight || !p->first || !p->users || !p->proj) {
+    if (!p->slot || !p->rows || !p->field || !p->entry_start || !p->use || !p->weight || !p->first || !p->users ||
+        !p->proj) {
         mtr_projection_free(p);
         return -1;
     }
@@ -115,8 +113,6 @@ void mtr_projection_free(mtr_projection *p) {
     free(p->field);
     free(p->entry_start);
     free(p->use);
-    free(p->entry_row);
-    free(p->entry_field);
     free(p->weight);
     free(p->first);
     free(p->users);
@@ -142,33 +138,37 @@ uint32_t embedding_projection_collect(mtr_projection *p, const mtr_field_layout 
         }
         p->count = 0;
     }
+    int weighted = 0; /* mean pooling anywhere: weights are written */
+    if (lay->pool_mean)
+        for (int f = 0; f < F; f++) weighted |= lay->pool_mean[f];
     uint32_t e = 0;
     int unit = 1;
     for (int b = 0; b < B; b++) {
         p->entry_start[b] = e;
+        const uint32_t *start = id_start + (size_t)b * F;
         for (int f = 0; f < F; f++) {
-            uint32_t lo = id_start[(size_t)b * F + f], hi = id_start[(size_t)b * F + f + 1];
-            float w = (lay->pool_mean && lay->pool_mean[f] && hi - lo > 1) ? 1.0f / (float)(hi - lo) : 1.0f;
-            unit &= w == 1.0f;
-            for (uint32_t i = lo; i < hi; i++, e++) {
-                uint32_t v = lay->virtual_offset[f] + ids[i], row = lay->table_offset[f] + ids[i];
-                int32_t s;
-                if (whole) {
-                    s = (int32_t)v;
-                } else {
-                    s = p->slot[v];
+            uint32_t lo = start[f], hi = start[f + 1], voff = lay->virtual_offset[f];
+            if (whole) {
+                for (uint32_t i = lo; i < hi; i++) p->use[e + i - lo] = voff + ids[i];
+            } else {
+                for (uint32_t i = lo; i < hi; i++) {
+                    uint32_t v = voff + ids[i];
+                    int32_t s = p->slot[v];
                     if (s < 0) {
                         s = (int32_t)p->count++;
                         p->slot[v] = s;
-                        p->rows[s] = row;
+                        p->rows[s] = lay->table_offset[f] + ids[i];
                         p->field[s] = (uint16_t)f;
                     }
+                    p->use[e + i - lo] = (uint32_t)s;
                 }
-                p->use[e] = (uint32_t)s;
-                p->entry_row[e] = row;
-                p->entry_field[e] = (uint16_t)f;
-                p->weight[e] = w;
             }
+            if (weighted) {
+                float w = lay->pool_mean[f] && hi - lo > 1 ? 1.0f / (float)(hi - lo) : 1.0f;
+                unit &= w == 1.0f;
+                for (uint32_t i = lo; i < hi; i++) p->weight[e + i - lo] = w;
+            }
+            e += hi - lo;
         }
     }
     p->entry_start[B] = e;
@@ -236,22 +236,33 @@ void embedding_projection_backward(mtr_projection *p, float *dw, int lddw, mtr_s
     }
 }
 
-void embedding_bag_forward(const mtr_projection *p, float *x, int ldx, const float *table, int B) {
-    const int k = p->dim, F = p->n_fields;
+void embedding_bag_forward(const mtr_field_layout *lay, const uint32_t *id_start, const uint32_t *ids, float *x,
+                           int ldx, const float *table, int k, int B) {
+    const int F = lay->n_fields;
     for (int b = 0; b < B; b++) {
         float *xb = x + (size_t)b * ldx;
         memset(xb, 0, (size_t)F * k * sizeof *xb);
-        for (uint32_t e = p->entry_start[b]; e < p->entry_start[b + 1]; e++)
-            mtr_vec_axpy(xb + (size_t)p->entry_field[e] * k, p->weight[e], table + (size_t)p->entry_row[e] * k, k);
+        const uint32_t *start = id_start + (size_t)b * F;
+        for (int f = 0; f < F; f++) {
+            uint32_t lo = start[f], hi = start[f + 1];
+            float w = lay->pool_mean && lay->pool_mean[f] && hi - lo > 1 ? 1.0f / (float)(hi - lo) : 1.0f;
+            for (uint32_t i = lo; i < hi; i++)
+                mtr_vec_axpy(xb + (size_t)f * k, w, table + (size_t)(lay->table_offset[f] + ids[i]) * k, k);
+        }
     }
 }
 
-void embedding_bag_backward(const mtr_projection *p, mtr_sparse_rows *dtable, const float *dx, int lddx, int B) {
-    const int k = p->dim;
+void embedding_bag_backward(const mtr_field_layout *lay, const uint32_t *id_start, const uint32_t *ids,
+                            mtr_sparse_rows *dtable, const float *dx, int lddx, int k, int B) {
+    const int F = lay->n_fields;
     for (int b = 0; b < B; b++) {
         const float *db = dx + (size_t)b * lddx;
-        for (uint32_t e = p->entry_start[b]; e < p->entry_start[b + 1]; e++)
-            mtr_vec_axpy(mtr_sparse_rows_at(dtable, p->entry_row[e]), p->weight[e], db + (size_t)p->entry_field[e] * k,
-                         k);
+        const uint32_t *start = id_start + (size_t)b * F;
+        for (int f = 0; f < F; f++) {
+            uint32_t lo = start[f], hi = start[f + 1];
+            float w = lay->pool_mean && lay->pool_mean[f] && hi - lo > 1 ? 1.0f / (float)(hi - lo) : 1.0f;
+            for (uint32_t i = lo; i < hi; i++)
+                mtr_vec_axpy(mtr_sparse_rows_at(dtable, lay->table_offset[f] + ids[i]), w, db + (size_t)f * k, k);
+        }
     }
 }

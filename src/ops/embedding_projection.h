@@ -42,9 +42,7 @@ typedef struct mtr_projection {
     /* the batch's ids in order (row by row, field by field): */
     uint32_t *entry_start; /* (max_batch + 1) ids of row b are entries entry_start[b] .. entry_start[b+1] */
     uint32_t *use;         /* (max_entries) slot of each id */
-    uint32_t *entry_row;   /* (max_entries) table row of each id */
-    uint16_t *entry_field; /* (max_entries) field of each id */
-    float *weight;         /* (max_entries) pooling weight of each id */
+    float *weight;         /* (max_entries) pooling weight of each id; filled only when !unit_weights */
     int unit_weights;      /* every weight of this batch is 1 */
     uint32_t *first;       /* (capacity + 1) backward: where each slot's ids start in `users` */
     uint32_t *users;       /* (max_entries) backward: ids grouped by slot, in batch order */
@@ -83,9 +81,11 @@ void embedding_projection_backward(mtr_projection *p, float *dw, int lddw, mtr_s
                                    int B);
 
 /* Dense path. x[b, f*k : (f+1)*k] = pooled embeddings of row b's field f (zeros for an empty bag);
- * x (B, F*k) stride ldx. Call after collect. */
-void embedding_bag_forward(const mtr_projection *p, float *x, int ldx, const float *table, int B);
+ * x (B, F*k) stride ldx; the batch's ids as for collect. */
+void embedding_bag_forward(const mtr_field_layout *lay, const uint32_t *id_start, const uint32_t *ids, float *x,
+                           int ldx, const float *table, int k, int B);
 /* dtable rows += w * dx[b, f*k : (f+1)*k] for every id. */
-void embedding_bag_backward(const mtr_projection *p, mtr_sparse_rows *dtable, const float *dx, int lddx, int B);
+void embedding_bag_backward(const mtr_field_layout *lay, const uint32_t *id_start, const uint32_t *ids,
+                            mtr_sparse_rows *dtable, const float *dx, int lddx, int k, int B);
 
 #endif

@@ -43,5 +43,5 @@ void mtr_batch_loss(const mtr_model *m, mtr_net_buffers *nb, mtr_sparse_rows *em
         }
     }
     if (backward)
-        for (int k = 0; k < m->n_nets; k++) mtr_net_backward(m, &m->nets[k], &nb[k], grad, &emb[k], B);
+        for (int k = 0; k < m->n_nets; k++) mtr_net_backward(m, &m->nets[k], &nb[k], grad, &emb[k], batch);
 }

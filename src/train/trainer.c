@@ -333,7 +333,7 @@ static int train_impl(mtr_model *model, const mtr_view *train, const mtr_view *v
                         interval_loss = 0.0;
                     }
                 }
-                if (cfg->progress && (steps & 7) == 0) {
+                if (cfg->progress && (steps & 7) == 0 && done_rows < n) { /* [0, 1): the epoch's end is below */
                     double tn = now_seconds();
                     if (tn - last_progress > 0.25) {
                         last_progress = tn;
