@@ -6,7 +6,8 @@
  *
  * usage: bench_mtrank [--epochs N] [--data-dir DIR] [--json]   (run from the repository root)
  *        bench_mtrank rank [--candidates N] [--requests N] [--json]   (fusion and rules, bench_rank.c)
- *        bench_mtrank esmm [--rows N,N] [--threads 1,2]                 (ESMM streaming, bench_esmm.c) */
+ *        bench_mtrank esmm [--rows N,N] [--threads 1,2]                 (ESMM streaming, bench_esmm.c)
+ *        bench_mtrank rank-model [--model FILE] [--candidates N]          (MMoE + fusion + rules, bench_rank_model.c) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,10 +127,12 @@ static int run(const mtr_schema *schema, const mtr_view *train, const mtr_view *
 
 int bench_rank(int argc, char **argv);
 int bench_esmm(int argc, char **argv);
+int bench_rank_model(int argc, char **argv);
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "rank") == 0) return bench_rank(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "esmm") == 0) return bench_esmm(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "rank-model") == 0) return bench_rank_model(argc - 2, argv + 2);
     const char *data_dir = "data/census-income";
     int epochs = 5, json = 0;
     for (int i = 1; i < argc; i++) {

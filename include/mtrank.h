@@ -957,6 +957,100 @@ int mtr_rank(mtr_rank_context *ctx, const mtr_rank_list *list, mtr_rank_result *
 int mtr_rank_scored(mtr_rank_context *ctx, const mtr_rank_list *list, const float *scores,
                     mtr_rank_result *out, mtr_error *err);
 
+/* ---------------------------------------------------------------- ranking requests */
+
+/* One ranking stage end to end, for embedding in a server: the models score a request's candidates, the
+ * fusion formula turns their outputs and the item fields into one score, the rules re-rank. Set up once:
+ *     mtr_ranker *r = mtr_ranker_create(&cfg, &err);          models, item fields, key columns, capacity
+ *     const mtr_rank_fields *f = mtr_ranker_fields(r);         the names formula and rules bind to
+ *     mtr_fusion *fu = mtr_fusion_compile(formula, f->vars, f->n_vars, params, n_params, &err);
+ *     mtr_rules *ru = mtr_rules_load("ranking.rules", f, &err);
+ *     mtr_ranker_set_ranking(r, fu, ru, &err);
+ * then every request is scored and ranked without allocating: mtr_rank_request(r, &req, &res, &err).
+ * The variables (the columns formula and rules read) are, in order: each task each model predicts (a
+ * probability for a binary task, the value for a regression task), then the item fields. A model without
+ * a name gives variables named by its tasks ("click", "purchase"); a named model predicting one task gives
+ * the variable `name`, one predicting several gives `name_task` for each. See docs/multiobjective.md. */
+#define MTR_RANKER_MAX_MODELS 16 /* models one ranker runs */
+#define MTR_RANKER_MAX_VARS 128  /* variables: model outputs plus item fields */
+#define MTR_RANKER_MAX_KEYS 256  /* key columns */
+
+typedef struct mtr_ranker_model {
+    const mtr_model *model; /* borrowed: must outlive the ranker */
+    const char *name;       /* NULL or "": variables named by task; else as above */
+} mtr_ranker_model;
+
+typedef struct mtr_ranker_config {
+    const mtr_ranker_model *models; /* (n_models) 1..MTR_RANKER_MAX_MODELS, all of one schema (fingerprint) */
+    int n_models;
+    const char *const *fields;      /* (n_fields) item fields: variables whose raw values come with each
+                                       request (price, age_days, ...), after the model outputs */
+    int n_fields;
+    const char *const *keys;        /* (n_keys) key columns of diversity rules: single-valued categorical
+                                       fields of the schema (their values come from the rows, or the request) */
+    int n_keys;                     /* 0..MTR_RANKER_MAX_KEYS */
+    size_t max_candidates;          /* rows of one request at most (a batch: all its lists), 1..2^24 */
+    uint32_t max_ids_per_row;       /* categorical ids one row may hold; 0 = one per single-valued field plus
+                                       16 per multi-valued field */
+    mtr_exposure_store *store;      /* borrowed, or NULL: as for mtr_rank_context_create */
+} mtr_ranker_config;
+
+typedef struct mtr_ranker mtr_ranker;
+
+/* Checks the models share a schema, that variable names are distinct and that every key is a
+ * single-valued categorical field; sizes every buffer for max_candidates. */
+mtr_ranker *mtr_ranker_create(const mtr_ranker_config *cfg, mtr_error *err);
+void mtr_ranker_free(mtr_ranker *r);
+/* The variables (model outputs, then fields) and keys, owned by the ranker: what to compile the formula
+ * and load the rules with. */
+const mtr_rank_fields *mtr_ranker_fields(const mtr_ranker *r);
+/* Use `fusion` and `rules` (borrowed; rules may be NULL) from now on; they must have been bound to
+ * mtr_ranker_fields. fusion may be NULL when the models give exactly one variable: it is the score. May
+ * be called again to switch formula or rules (this allocates; requests do not). */
+int mtr_ranker_set_ranking(mtr_ranker *r, const mtr_fusion *fusion, const mtr_rules *rules, mtr_error *err);
+
+/* The candidates of one request, or of a batch of requests scored together and ranked list by list. */
+typedef struct mtr_request {
+    mtr_view rows;               /* candidates: rows of a dataset read or compiled with the models' schema */
+    size_t n_lists;              /* lists in the batch; 0 or 1: the view is one list */
+    const size_t *list_start;    /* (n_lists + 1): list g is view positions [list_start[g], list_start[g+1]),
+                                    from 0 to rows.count; NULL with one list */
+    const uint64_t *request_ids; /* (n_lists) request numbers for the exposure window (non-decreasing), or
+                                    NULL: the ranker counts requests itself */
+    const float *fields;         /* (rows.count, field_stride) raw item-field values, columns in config order;
+                                    NULL: each field is read from the rows' aux column of the same name */
+    size_t field_stride;         /* >= n_fields */
+    const uint32_t *keys;        /* (rows.count, key_stride) key values, columns in config order; NULL: the
+                                    rows' categorical ids (an unknown or missing value is MTR_RANK_NO_KEY) */
+    size_t key_stride;           /* >= n_keys */
+    const uint64_t *item_ids;    /* (rows.count) item ids, needed by an exposure_cap rule; else may be NULL */
+} mtr_request;
+
+/* The outcome, indexed by view position. The arrays belong to the ranker and stay valid until its next
+ * request. */
+typedef struct mtr_request_result {
+    size_t n;                       /* candidates: rows.count */
+    size_t n_lists;                 /* lists */
+    const size_t *n_ranked;         /* (n_lists) candidates in each final list: its length minus the dropped */
+    const uint32_t *order;          /* (n): list g's slice [list_start[g], list_start[g+1]) holds its view
+                                       positions, the final list best first, then the dropped ones */
+    const uint32_t *position;       /* (n) final position within its list, or UINT32_MAX when dropped */
+    const uint32_t *fused_position; /* (n) position within its list in the order of the fused scores */
+    const float *fused;             /* (n) the formula's score */
+    const float *adjusted;          /* (n) after multiply/add rules */
+    const int8_t *rule;             /* (n) the last rule that acted on it, -1 = none */
+    const uint8_t *reason;          /* (n) mtr_rank_reason of that rule's action */
+    const uint32_t *rules_mask;     /* (n) bit r set when rule r acted on it */
+    const float *x;                 /* (n, n_vars) the variables: model outputs, then fields */
+    int n_vars;                     /* columns of x */
+    double model_seconds;           /* wall time of the models (gathering the rows included) */
+    double rank_seconds;            /* wall time of fusion and rules */
+} mtr_request_result;
+
+/* Score, fuse, apply the rules. Fails (with a message naming the list or the column) on rows of another
+ * schema, more rows than max_candidates, malformed lists, or what mtr_rank refuses. */
+int mtr_rank_request(mtr_ranker *r, const mtr_request *req, mtr_request_result *out, mtr_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -317,12 +317,14 @@ int cmd_experiment(int argc, char **argv) {
                 "usage: mtrank experiment <name> [options]\n\nexperiments:\n"
                 "  census     MMoE paper, census-income Tables 1 and 2 (mtrank experiment census --help)\n"
                 "  synthetic  MMoE paper, task relatedness, Figures 2, 4, 5 (mtrank experiment synthetic --help)\n"
-                "  esmm       ESMM paper, post-click conversion estimators on simulated impressions\n");
+                "  esmm       ESMM paper, post-click conversion estimators on simulated impressions\n"
+                "  multiobjective  issue 5: fusion, rules, BPR, LambdaMART and MMoE on simulated sessions\n");
         return argc < 3 ? 2 : 0;
     }
     if (strcmp(argv[2], "census") == 0) return census(argc, argv);
     if (strcmp(argv[2], "synthetic") == 0) return experiment_synthetic(argc, argv);
     if (strcmp(argv[2], "esmm") == 0) return cmd_experiment_esmm(argc, argv);
-    fprintf(stderr, "mtrank experiment: unknown experiment '%s' (census, synthetic, esmm)\n", argv[2]);
+    if (strcmp(argv[2], "multiobjective") == 0) return cmd_experiment_multiobjective(argc, argv);
+    fprintf(stderr, "mtrank experiment: unknown experiment '%s' (census, synthetic, esmm, multiobjective)\n", argv[2]);
     return 2;
 }

@@ -16,6 +16,9 @@ int cmd_experiment_esmm(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 /* `mtrank experiment synthetic` (cmd_experiment_synthetic.c), dispatched by cmd_experiment. */
 int experiment_synthetic(int argc, char **argv);
+/* `mtrank experiment multiobjective` (cmd_experiment_multiobjective.c), dispatched by cmd_experiment. */
+int cmd_experiment_multiobjective(int argc, char **argv);
+int cmd_rank(int argc, char **argv);
 
 /* argv contains -h or --help after the command name. */
 int wants_help(int argc, char **argv);

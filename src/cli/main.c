@@ -16,6 +16,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "metrics of a saved model on labelled data (--json)"},
     {"predict", cmd_predict, "scores of a saved model, one CSV column per task"},
     {"info", cmd_info, "what a model file holds"},
+    {"rank", cmd_rank, "rank candidate lists: models, score fusion and rules (--formula, --rules)"},
     {"compile", cmd_compile, "compile text data to the binary form (.mtrd) for fast loading"},
     {"experiment", cmd_experiment, "reproduce an experiment: census, synthetic, esmm (see mtrank experiment)"},
     {"gen", cmd_gen, "generate data: synthetic (MMoE tasks), ccp (impressions), sessions (ranking lists)"},
