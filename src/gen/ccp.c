@@ -106,27 +106,26 @@ void mtr_ccp_config_default(mtr_ccp_config *cfg) {
     cfg->threads = 1;
 }
 
-static int in_range(double x, double lo, double hi) { return x >= lo && x <= hi; } /* false for NaN */
 
 const char *mtr_ccp_config_check(const mtr_ccp_config *cfg) {
     if (cfg->rows < 1) return "rows must be >= 1";
     if (!(cfg->ctr > 0.0 && cfg->ctr < 1.0)) return "ctr (the target mean click probability) must be in (0, 1)";
     if (!(cfg->cvr > 0.0 && cfg->cvr < 1.0))
         return "cvr (the target mean conversion probability among clicks) must be in (0, 1)";
-    if (!in_range(cfg->overlap, 0.0, 1.0)) return "overlap must be in [0, 1]";
+    if (!mtr_gen_in_range(cfg->overlap, 0.0, 1.0)) return "overlap must be in [0, 1]";
     if (cfg->n_users < 1 || cfg->n_users > 100000000) return "users must be in 1..100000000";
     if (cfg->n_items < 1 || cfg->n_items > 100000000) return "items must be in 1..100000000";
     if (cfg->dim < 1 || cfg->dim > 256) return "dim (latent taste dimension) must be in 1..256";
     if (cfg->n_categories < 1 || cfg->n_categories > 1000000) return "categories must be in 1..1000000";
     if (cfg->n_brands < 1 || cfg->n_brands > 10000000) return "brands must be in 1..10000000";
     if (cfg->n_shops < 1 || cfg->n_shops > 10000000) return "shops must be in 1..10000000";
-    if (!in_range(cfg->item_zipf, 0.0, 4.0)) return "item Zipf exponent must be in [0, 4]";
+    if (!mtr_gen_in_range(cfg->item_zipf, 0.0, 4.0)) return "item Zipf exponent must be in [0, 4]";
     if (cfg->candidates < 1 || cfg->candidates > 256) return "candidates must be in 1..256";
-    if (!in_range(cfg->exposure_strength, 0.0, 100.0)) return "exposure strength must be in [0, 100]";
-    if (!in_range(cfg->click_affinity, 0.0, 100.0)) return "click affinity scale must be in [0, 100]";
-    if (!in_range(cfg->conv_affinity, 0.0, 100.0)) return "conversion affinity scale must be in [0, 100]";
-    if (!in_range(cfg->position_weight, 0.0, 100.0)) return "position weight must be in [0, 100]";
-    if (!in_range(cfg->price_weight, 0.0, 100.0)) return "price weight must be in [0, 100]";
+    if (!mtr_gen_in_range(cfg->exposure_strength, 0.0, 100.0)) return "exposure strength must be in [0, 100]";
+    if (!mtr_gen_in_range(cfg->click_affinity, 0.0, 100.0)) return "click affinity scale must be in [0, 100]";
+    if (!mtr_gen_in_range(cfg->conv_affinity, 0.0, 100.0)) return "conversion affinity scale must be in [0, 100]";
+    if (!mtr_gen_in_range(cfg->position_weight, 0.0, 100.0)) return "position weight must be in [0, 100]";
+    if (!mtr_gen_in_range(cfg->price_weight, 0.0, 100.0)) return "price weight must be in [0, 100]";
     if (cfg->calibration_rows < 1000 || cfg->calibration_rows > 100000000)
         return "calibration rows must be in 1000..100000000";
     if (cfg->threads < 0 || cfg->threads > 16) return "threads must be in 0..16";
@@ -286,18 +285,6 @@ static void world_free(ccp_world *w) {
     memset(w, 0, sizeof *w);
 }
 
-static double dotf(const float *a, const float *b, int n) {
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return (double)s;
-}
-
-static int clamp_int(double x, int lo, int hi) {
-    if (!(x >= lo)) return lo;
-    if (x > hi) return hi;
-    return (int)x;
-}
-
 static int build_catalogue(ccp_world *w, const mtr_ccp_config *cfg) {
     mtr_rng rng;
     mtr_rng_seed(&rng, mtr_seed_mix(cfg->seed, CCP_STREAM_CATALOGUE));
@@ -363,7 +350,7 @@ static int build_catalogue(ccp_world *w, const mtr_ccp_config *cfg) {
         double q[2];
         mtr_normal_fill(q, 2, &rng);
         w->shop_quality[s] = (float)q[0];
-        w->shop_level[s] = (uint8_t)clamp_int(floor(2.5 + q[0] + SELLER_NOISE_SD * q[1]), 0, N_SELLER_LEVEL - 1);
+        w->shop_level[s] = (uint8_t)mtr_gen_clamp_int(floor(2.5 + q[0] + SELLER_NOISE_SD * q[1]), 0, N_SELLER_LEVEL - 1);
     }
     if (mtr_zipf_alias(&w->shop_pop, (uint32_t)S, SHOP_ZIPF, &rng)) return -1;
 
@@ -407,11 +394,11 @@ static uint32_t bag_pick(const ccp_world *w, const mtr_alias_table *pop, const f
         uint32_t id = cand[k] = mtr_alias_draw(pop, rng);
         if (is_brand) {
             const float *category = w->category_click + (size_t)w->brand_category[id] * d;
-            s[k] = sqrt(TASTE_CATEGORY) * dotf(taste, category, w->dim) +
-                   sqrt(TASTE_BRAND) * dotf(taste, w->brand_click + (size_t)id * d, w->dim);
+            s[k] = sqrt(TASTE_CATEGORY) * mtr_gen_dot(taste, category, w->dim) +
+                   sqrt(TASTE_BRAND) * mtr_gen_dot(taste, w->brand_click + (size_t)id * d, w->dim);
         }
         else
-            s[k] = dotf(taste, w->category_click + (size_t)id * d, w->dim);
+            s[k] = mtr_gen_dot(taste, w->category_click + (size_t)id * d, w->dim);
         s[k] *= scale;
         if (s[k] > smax) smax = s[k];
     }
@@ -453,7 +440,7 @@ static int build_users(ccp_world *w, const mtr_ccp_config *cfg) {
         mtr_normal_fill(z, 2 * d + 4, &rng);
         double wealth =
             z[2 * d] + age_wealth[age] + CITY_WEALTH * exp(-city / 30.0) + w->occupation_wealth[occupation];
-        int power = clamp_int(floor(wealth + 2.5), 0, N_PURCHASE_POWER - 1);
+        int power = mtr_gen_clamp_int(floor(wealth + 2.5), 0, N_PURCHASE_POWER - 1);
         double bias_click = USER_BIAS_SD * z[2 * d + 1], bias_conv = USER_BIAS_SD * z[2 * d + 2];
         activity[u] = exp(ACTIVITY_SD * z[2 * d + 3]);
         float *uc = w->user_vec + u * 2 * d, *uv = uc + d;
@@ -533,7 +520,7 @@ static int build_items(ccp_world *w, const mtr_ccp_config *cfg) {
         r->age = (uint8_t)age;
         r->seller_level = w->shop_level[shop];
         r->price = (float)price;
-        r->price_bucket = (uint8_t)clamp_int(floor((price + 2.5) * 2.0), 0, N_PRICE - 1);
+        r->price_bucket = (uint8_t)mtr_gen_clamp_int(floor((price + 2.5) * 2.0), 0, N_PRICE - 1);
         r->click_static = (float)(w->category_attract[cat] + w->brand_attract[brand] +
                                   FRESHNESS * (1.0 - age / (N_ITEM_AGE - 1.0)) - PRICE_CLICK * price);
         r->conv_static =
@@ -638,7 +625,7 @@ static void draw_block(const ccp_world *w, uint64_t stream_seed, uint64_t first,
         const uint32_t *cand = s->cand + b * K;
         double score[256], smax = -HUGE_VAL;
         for (int k = 0; k < K; k++) {
-            score[k] = dotf(uc, item_taste(w, cand[k]), w->dim);
+            score[k] = mtr_gen_dot(uc, item_taste(w, cand[k]), w->dim);
             if (score[k] > smax) smax = score[k];
         }
         int pick = 0;
@@ -665,7 +652,7 @@ static void draw_block(const ccp_world *w, uint64_t stream_seed, uint64_t first,
         const user_rec *ur = &w->users[m->user];
         const item_rec *ir = &w->items[m->item];
         double zc = s->affinity[b] + ur->click_bias + ir->click_static;
-        double zv = dotf(user_taste(w, m->user) + d, item_taste(w, m->item) + d, w->dim) +
+        double zv = mtr_gen_dot(user_taste(w, m->user) + d, item_taste(w, m->item) + d, w->dim) +
                     ur->conv_bias + ir->conv_static - (double)ur->price_slope * ir->price;
         for (int c = 0; c < N_CONTEXT; c++) {
             uint32_t l = mtr_alias_draw(&w->context[c], &m->rng);
@@ -679,8 +666,6 @@ static void draw_block(const ccp_world *w, uint64_t stream_seed, uint64_t first,
 }
 
 /* ---------------------------------------------------------------- calibration */
-
-static double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
 
 /* a0 so that the mean pCTR over the calibration sample is cfg->ctr; then b0 so that the pCTR-weighted
  * mean pCVR (the expected CVR among clicks) is cfg->cvr. */
@@ -707,7 +692,7 @@ static int calibrate(const ccp_world *w, const mtr_ccp_config *cfg, block_scratc
                  INTERCEPT_RANGE, cfg->ctr);
         goto out;
     }
-    for (size_t i = 0; i < n; i++) pc[i] = sigmoid(*a0 + zc[i]);
+    for (size_t i = 0; i < n; i++) pc[i] = mtr_gen_sigmoid(*a0 + zc[i]);
     if (mtr_solve_intercept(zv, pc, n, cfg->cvr, INTERCEPT_RANGE, b0) != 0) {
         mtr_fail(err, "ccp simulator: no conversion intercept in [-%g, %g] gives a mean CVR among clicks of %g",
                  INTERCEPT_RANGE, INTERCEPT_RANGE, cfg->cvr);
@@ -796,7 +781,7 @@ int mtr_gen_ccp(const mtr_ccp_config *cfg, mtr_ccp_row_fn fn, void *user, mtr_cc
         for (int b = 0; b < nb; b++) {
             impression *im = &imp[b];
             double zc = a0 + im->zc, zv = b0 + im->zv;
-            float pctr = (float)sigmoid(zc), pcvr = (float)sigmoid(zv);
+            float pctr = (float)mtr_gen_sigmoid(zc), pcvr = (float)mtr_gen_sigmoid(zv);
             int click = mtr_rng_uniform(&im->rng) < (double)pctr;
             int cf_purchase = mtr_rng_uniform(&im->rng) < (double)pcvr;
             int purchase = click && cf_purchase;

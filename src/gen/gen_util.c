@@ -129,8 +129,6 @@ void *mtr_gen_alloc(size_t n, size_t size, int *failed) {
     return p;
 }
 
-static double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
-
 int mtr_solve_intercept(const double *z, const double *wt, size_t n, double target, double range, double *out) {
     double lo = -range, hi = range, b = log(target / (1.0 - target));
     double wsum = 0.0;
@@ -139,7 +137,7 @@ int mtr_solve_intercept(const double *z, const double *wt, size_t n, double targ
     for (int iter = 0; iter < 200; iter++) {
         double f = 0.0, df = 0.0;
         for (size_t i = 0; i < n; i++) {
-            double p = sigmoid(b + z[i]), wi = wt ? wt[i] : 1.0;
+            double p = mtr_gen_sigmoid(b + z[i]), wi = wt ? wt[i] : 1.0;
             f += wi * p;
             df += wi * p * (1.0 - p);
         }

@@ -7,6 +7,7 @@
 #ifndef MTR_GEN_GEN_UTIL_H
 #define MTR_GEN_GEN_UTIL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,25 @@ void mtr_normal_fill(double *x, size_t n, mtr_rng *rng);
 void mtr_normal_fill_float(float *x, size_t n, double sd, mtr_rng *rng);
 /* Poisson(mean) by inversion, one uniform; for small means (the loop stops at 1000). */
 int mtr_poisson(double mean, mtr_rng *rng);
+
+/* ---------------------------------------------------------------- small numeric helpers of the worlds */
+
+/* a . b over n floats, summed in float in index order (the worlds' affinities; keep the order: generated
+ * data depend on it). */
+static inline double mtr_gen_dot(const float *a, const float *b, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return (double)s;
+}
+/* x truncated to an int in [lo, hi]; NaN gives lo. */
+static inline int mtr_gen_clamp_int(double x, int lo, int hi) {
+    if (!(x >= lo)) return lo;
+    if (x > hi) return hi;
+    return (int)x;
+}
+static inline double mtr_gen_sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
+/* lo <= x <= hi; false for NaN (config checks). */
+static inline int mtr_gen_in_range(double x, double lo, double hi) { return x >= lo && x <= hi; }
 
 /* ---------------------------------------------------------------- memory and calibration */
 

@@ -144,7 +144,6 @@ void mtr_sessions_config_default(mtr_sessions_config *cfg) {
     cfg->threads = 1;
 }
 
-static int in_range(double x, double lo, double hi) { return x >= lo && x <= hi; } /* false for NaN */
 static int in_open(double x, double lo, double hi) { return x > lo && x < hi; }
 
 const char *mtr_sessions_config_check(const mtr_sessions_config *cfg) {
@@ -157,9 +156,9 @@ const char *mtr_sessions_config_check(const mtr_sessions_config *cfg) {
         return "purchase rate (purchases per click without a cart) must be in (0, 1)";
     if (!in_open(cfg->cart_purchase_rate, 0.0, 1.0))
         return "cart purchase rate (purchases per carted click) must be in (0, 1)";
-    if (!in_range(cfg->dwell_median, 1.0, 3600.0)) return "dwell median must be in [1, 3600] seconds";
-    if (!in_range(cfg->dwell_sigma, 0.05, 3.0)) return "dwell sigma must be in [0.05, 3]";
-    if (!in_range(cfg->overlap, 0.0, 1.0)) return "overlap must be in [0, 1]";
+    if (!mtr_gen_in_range(cfg->dwell_median, 1.0, 3600.0)) return "dwell median must be in [1, 3600] seconds";
+    if (!mtr_gen_in_range(cfg->dwell_sigma, 0.05, 3.0)) return "dwell sigma must be in [0.05, 3]";
+    if (!mtr_gen_in_range(cfg->overlap, 0.0, 1.0)) return "overlap must be in [0, 1]";
     if (cfg->n_users < 1 || cfg->n_users > 100000000) return "users must be in 1..100000000";
     if (cfg->n_items < 2 || cfg->n_items > 100000000) return "items must be in 2..100000000";
     if (cfg->n_items < 2 * cfg->list_length) return "items must be at least twice the list length";
@@ -167,17 +166,17 @@ const char *mtr_sessions_config_check(const mtr_sessions_config *cfg) {
     if (cfg->n_categories < 1 || cfg->n_categories > 1000000) return "categories must be in 1..1000000";
     if (cfg->n_brands < 1 || cfg->n_brands > 10000000) return "brands must be in 1..10000000";
     if (cfg->n_shops < 1 || cfg->n_shops > 10000000) return "shops must be in 1..10000000";
-    if (!in_range(cfg->item_zipf, 0.0, 4.0)) return "item Zipf exponent must be in [0, 4]";
-    if (!in_range(cfg->retrieval_taste, 0.0, 1.0)) return "retrieval taste share must be in [0, 1]";
-    if (!in_range(cfg->logging_taste, 0.0, 100.0)) return "logging taste weight must be in [0, 100]";
-    if (!in_range(cfg->logging_noise, 0.0, 100.0)) return "logging noise must be in [0, 100]";
+    if (!mtr_gen_in_range(cfg->item_zipf, 0.0, 4.0)) return "item Zipf exponent must be in [0, 4]";
+    if (!mtr_gen_in_range(cfg->retrieval_taste, 0.0, 1.0)) return "retrieval taste share must be in [0, 1]";
+    if (!mtr_gen_in_range(cfg->logging_taste, 0.0, 100.0)) return "logging taste weight must be in [0, 100]";
+    if (!mtr_gen_in_range(cfg->logging_noise, 0.0, 100.0)) return "logging noise must be in [0, 100]";
     if (!(cfg->position_scale > 0.0 && cfg->position_scale <= 1e6)) return "position scale must be in (0, 1000000]";
-    if (!in_range(cfg->position_power, 0.0, 10.0)) return "position power must be in [0, 10]";
-    if (!in_range(cfg->new_share, 0.0, 1.0)) return "new item share must be in [0, 1]";
-    if (!in_range(cfg->promotion_share, 0.0, 1.0)) return "promotion share must be in [0, 1]";
-    if (!in_range(cfg->low_quality_share, 0.0, 0.5)) return "low-quality share must be in [0, 0.5]";
-    if (!in_range(cfg->price_median, 0.1, 10000.0)) return "price median must be in [0.1, 10000]";
-    if (!in_range(cfg->price_weight, 0.0, 100.0)) return "price weight must be in [0, 100]";
+    if (!mtr_gen_in_range(cfg->position_power, 0.0, 10.0)) return "position power must be in [0, 10]";
+    if (!mtr_gen_in_range(cfg->new_share, 0.0, 1.0)) return "new item share must be in [0, 1]";
+    if (!mtr_gen_in_range(cfg->promotion_share, 0.0, 1.0)) return "promotion share must be in [0, 1]";
+    if (!mtr_gen_in_range(cfg->low_quality_share, 0.0, 0.5)) return "low-quality share must be in [0, 0.5]";
+    if (!mtr_gen_in_range(cfg->price_median, 0.1, 10000.0)) return "price median must be in [0.1, 10000]";
+    if (!mtr_gen_in_range(cfg->price_weight, 0.0, 100.0)) return "price weight must be in [0, 100]";
     if (cfg->calibration_requests < 100) return "calibration requests must be at least 100";
     if ((double)cfg->calibration_requests * cfg->list_length > MAX_CALIBRATION_CANDIDATES)
         return "calibration requests x list length must be at most 10000000";
@@ -391,20 +390,6 @@ static void world_free(sess_world *w) {
     memset(w, 0, sizeof *w);
 }
 
-static double dotf(const float *a, const float *b, int n) {
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return (double)s;
-}
-
-static int clamp_int(double x, int lo, int hi) {
-    if (!(x >= lo)) return lo;
-    if (x > hi) return hi;
-    return (int)x;
-}
-
-static double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
-
 static int build_catalogue(sess_world *w, const mtr_sessions_config *cfg) {
     mtr_rng rng;
     mtr_rng_seed(&rng, mtr_seed_mix(cfg->seed, SESS_STREAM_CATALOGUE));
@@ -494,7 +479,7 @@ static uint32_t favourite_pick(const sess_world *w, const float *taste, mtr_rng 
     double scale = BAG_STRENGTH / sqrt((double)w->dim);
     for (int k = 0; k < BAG_CANDIDATES; k++) {
         uint32_t id = cand[k] = mtr_alias_draw(&w->category_pop, rng);
-        s[k] = scale * dotf(taste, w->category_click + (size_t)id * d, w->dim);
+        s[k] = scale * mtr_gen_dot(taste, w->category_click + (size_t)id * d, w->dim);
         if (s[k] > smax) smax = s[k];
     }
     double total = 0.0;
@@ -533,7 +518,7 @@ static int build_users(sess_world *w, const mtr_sessions_config *cfg) {
         /* z: click taste noise (d), conversion taste noise (d), wealth, four biases, activity */
         mtr_normal_fill(z, 2 * d + 6, &rng);
         double wealth = z[2 * d] + age_wealth[age] + CITY_WEALTH * exp(-city / 30.0);
-        int power = clamp_int(floor(wealth + 2.5), 0, N_PURCHASE_POWER - 1);
+        int power = mtr_gen_clamp_int(floor(wealth + 2.5), 0, N_PURCHASE_POWER - 1);
         double bias_click = USER_BIAS_SD * z[2 * d + 1], bias_conv = USER_BIAS_SD * z[2 * d + 2];
         activity[u] = exp(ACTIVITY_SD * z[2 * d + 5]);
         float *uc = w->user_vec + u * 2 * d, *uv = uc + d;
@@ -605,10 +590,10 @@ static int build_items(sess_world *w, const mtr_sessions_config *cfg) {
         /* z: click taste noise (d), conversion taste noise (d), price noise */
         mtr_normal_fill(z, 2 * d + 1, &rng);
         int age = u_new < cfg->new_share ? (int)(NEW_DAYS * u_age)
-                                         : clamp_int(NEW_DAYS - AGE_OLD_MEAN * log1p(-u_age), NEW_DAYS, AGE_MAX);
+                                         : mtr_gen_clamp_int(NEW_DAYS - AGE_OLD_MEAN * log1p(-u_age), NEW_DAYS, AGE_MAX);
         int promo = u_promo < cfg->promotion_share;
         /* low quality is likelier in poor shops: 2 share sigmoid(-quality) averages to the share */
-        int lowq = u_lowq < 2.0 * cfg->low_quality_share * sigmoid(-(double)w->shop_quality[shop]);
+        int lowq = u_lowq < 2.0 * cfg->low_quality_share * mtr_gen_sigmoid(-(double)w->shop_quality[shop]);
         double lp = w->category_price[cat] + w->brand_price[brand] + PRICE_ITEM_SD * z[2 * d];
         double cents = floor(100.0 * exp(log_median + lp) + 0.5);
         if (cents < 1.0) cents = 1.0;
@@ -875,7 +860,7 @@ static void draw_request(const sess_world *w, mtr_rng *rng, sess_scratch *s, mtr
         cand_work *c = &s->work[k];
         const item_rec *ir = &w->items[c->item];
         const float *vc = item_taste(w, c->item), *vv = vc + d;
-        double ac = dotf(uc, vc, w->dim), av = dotf(uv, vv, w->dim);
+        double ac = mtr_gen_dot(uc, vc, w->dim), av = mtr_gen_dot(uv, vv, w->dim);
         double price = (double)ur->price_slope * ir->log_price;
         c->score = ir->log_pop + w->logging_taste * ac + w->logging_noise * s->noise[k];
         c->zc = ac + ur->click_bias + ctx_click + ir->click_static;
@@ -912,9 +897,9 @@ static void draw_outcomes(const sess_world *w, const intercepts *ic, mtr_rng *rn
         double u_buy = mtr_rng_uniform(rng), u_bounce = mtr_rng_uniform(rng), u_len = mtr_rng_uniform(rng);
         double nd = mtr_rng_normal(rng);
         float exam = w->exam[k];
-        float pc = (float)sigmoid(ic->click + c->zc), pk = (float)sigmoid(ic->cart + c->zk);
-        float pf = (float)sigmoid(ic->fav + c->zf);
-        float pn = (float)sigmoid(ic->purchase + c->zp), py = (float)sigmoid(ic->purchase + ic->lift + c->zp);
+        float pc = (float)mtr_gen_sigmoid(ic->click + c->zc), pk = (float)mtr_gen_sigmoid(ic->cart + c->zk);
+        float pf = (float)mtr_gen_sigmoid(ic->fav + c->zf);
+        float pn = (float)mtr_gen_sigmoid(ic->purchase + c->zp), py = (float)mtr_gen_sigmoid(ic->purchase + ic->lift + c->zp);
         float tp = (float)((double)pk * py + (1.0 - (double)pk) * pn);
         double mu = ic->dwell + c->zd, pb = bounce_chance(ir);
         float td = (float)(pb * 0.5 * (BOUNCE_MIN + BOUNCE_MAX) + (1.0 - pb) * exp(mu + 0.5 * ic->sigma * ic->sigma));
@@ -1030,7 +1015,7 @@ static int calibrate(const sess_world *w, const mtr_sessions_config *cfg, sess_s
             exam_sum += w->exam[k];
         }
     }
-    /* mean(exam sigmoid(a0 + zc)) = ctr  <=>  the exam-weighted mean of sigmoid(a0 + zc) = ctr n / sum(exam) */
+    /* mean(exam mtr_gen_sigmoid(a0 + zc)) = ctr  <=>  the exam-weighted mean of mtr_gen_sigmoid(a0 + zc) = ctr n / sum(exam) */
     double click_target = cfg->ctr * (double)n / exam_sum;
     if (!(click_target < 1.0)) {
         mtr_fail(err, "session simulator: ctr %g is out of reach: with this position bias the mean examination is "
@@ -1042,7 +1027,7 @@ static int calibrate(const sess_world *w, const mtr_sessions_config *cfg, sess_s
                  INTERCEPT_RANGE, INTERCEPT_RANGE, cfg->ctr);
         goto out;
     }
-    for (size_t i = 0; i < n; i++) a[W][i] = a[EX][i] * sigmoid(ic->click + a[ZC][i]);
+    for (size_t i = 0; i < n; i++) a[W][i] = a[EX][i] * mtr_gen_sigmoid(ic->click + a[ZC][i]);
     const char *what = NULL;
     if (mtr_solve_intercept(a[ZK], a[W], n, cfg->cart_rate, INTERCEPT_RANGE, &ic->cart) != 0) what = "cart";
     else if (mtr_solve_intercept(a[ZF], a[W], n, cfg->fav_rate, INTERCEPT_RANGE, &ic->fav) != 0) what = "favourite";
@@ -1052,7 +1037,7 @@ static int calibrate(const sess_world *w, const mtr_sessions_config *cfg, sess_s
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        double pk = sigmoid(ic->cart + a[ZK][i]);
+        double pk = mtr_gen_sigmoid(ic->cart + a[ZK][i]);
         a[W_NOCART][i] = a[W][i] * (1.0 - pk);
         a[W_CART][i] = a[W][i] * pk;
     }
