@@ -43,6 +43,19 @@ static int set_value(const cli_option *o, const char *v, char *err, size_t es) {
         *(float *)o->target = (float)x;
         return 0;
     }
+    case CLI_DOUBLE: {
+        double x;
+        int bounded = o->lo < o->hi;
+        if (mtr_parse_double(v, strlen(v), &x) != 0 || (bounded && (x < o->lo || x > o->hi))) {
+            if (bounded)
+                snprintf(err, es, "--%s: expected a number in %g..%g, got '%s'", o->name, o->lo, o->hi, v);
+            else
+                snprintf(err, es, "--%s: expected a number, got '%s'", o->name, v);
+            return -1;
+        }
+        *(double *)o->target = x;
+        return 0;
+    }
     case CLI_U64:
         if (mtr_parse_u64(v, strlen(v), (uint64_t *)o->target) != 0) {
             snprintf(err, es, "--%s: expected a non-negative integer, got '%s'", o->name, v);
@@ -130,6 +143,7 @@ static void print_value(FILE *out, const cli_option *o) {
     switch (o->type) {
     case CLI_INT: fprintf(out, "%d", *(int *)o->target); break;
     case CLI_FLOAT: fprintf(out, "%g", *(float *)o->target); break;
+    case CLI_DOUBLE: fprintf(out, "%.15g", *(double *)o->target); break;
     case CLI_U64: fprintf(out, "%llu", (unsigned long long)*(uint64_t *)o->target); break;
     case CLI_STRING: {
         const char *s = *(const char **)o->target;

@@ -10,6 +10,7 @@
 typedef enum cli_type {
     CLI_INT,        /* int, within [lo, hi] */
     CLI_FLOAT,      /* float, within [lo, hi] */
+    CLI_DOUBLE,     /* double, within [lo, hi] when lo < hi, else any number (a config check bounds it) */
     CLI_U64,        /* uint64_t */
     CLI_STRING,     /* const char * (points into argv) */
     CLI_FLAG,       /* int set to 1 */
@@ -24,7 +25,7 @@ typedef struct cli_option {
     cli_type type;      /* how to parse */
     void *target;       /* variable set */
     int *count_target;  /* CLI_LAYERS: number of layers */
-    double lo, hi;      /* CLI_INT / CLI_FLOAT bounds */
+    double lo, hi;      /* CLI_INT / CLI_FLOAT / CLI_DOUBLE bounds */
     const char *help;   /* one line */
 } cli_option;
 
