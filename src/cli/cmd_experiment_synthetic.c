@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -108,12 +107,6 @@ static void on_step(long step, double mean_loss, void *user) {
     if (c->n < c->cap) c->values[c->n++] = mean_loss;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static stats stats_of(const double *v, size_t n, size_t stride) {
     stats s = {0, 0, INFINITY, -INFINITY};
     for (size_t i = 0; i < n; i++) {
@@ -175,9 +168,9 @@ static void one_run(const synth_args *a, double P, int run, int n_points, run_re
         tc.step_interval = a->step_interval;
         mtr_train_result res;
         mtr_task_metrics tm[2], hm[2];
-        double t0 = now_seconds();
+        double t0 = cli_now_seconds();
         int rc = mtr_train(m, &vtrain, NULL, &tc, &res, &out->error);
-        mr->seconds = now_seconds() - t0;
+        mr->seconds = cli_now_seconds() - t0;
         if (rc == 0) rc = mtr_evaluate(m, &vtrain, tm, 1, &out->error);
         if (rc == 0) rc = mtr_evaluate(m, &vtest, hm, 1, &out->error);
         mr->parameters = mtr_model_parameter_count(m);
@@ -910,7 +903,7 @@ int experiment_synthetic(int argc, char **argv) {
     if (!a.quiet && !a.json)
         fprintf(stderr, "synthetic: %d correlations x %d runs x %d models, %d + %d rows per run, %ld steps, %d jobs\n",
                 s->n_corr, a.runs, N_MODELS, a.rows, a.test_rows, steps, a.jobs);
-    double t_start = now_seconds();
+    double t_start = cli_now_seconds();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(a.jobs)
     for (int j = 0; j < n_jobs; j++) {
         /* run-major order, so a partial progress line has seen every correlation */
@@ -921,7 +914,7 @@ int experiment_synthetic(int argc, char **argv) {
         {
             done_jobs++;
             if (live) {
-                double el = now_seconds() - t_start;
+                double el = cli_now_seconds() - t_start;
                 fprintf(stderr, "\r%d/%d runs done, %.0fs elapsed, ETA %.0fs   ", done_jobs, n_jobs, el,
                         el / done_jobs * (n_jobs - done_jobs));
                 fflush(stderr);
@@ -935,7 +928,7 @@ int experiment_synthetic(int argc, char **argv) {
             goto fail;
         }
     if (label_correlation_grid(&a, s->grid, s->grid_std, &err) != 0) goto fail;
-    double wall = now_seconds() - t_start;
+    double wall = cli_now_seconds() - t_start;
 
     if (summarize(&a, results, s) != 0) {
         snprintf(err.message, sizeof err.message, "out of memory");

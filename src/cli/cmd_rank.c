@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -452,12 +451,6 @@ static void write_list(const writer *w, const mtr_request_result *res, size_t g,
     if (w->jsonl) fputs("]}\n", o);
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int cmd_rank(int argc, char **argv) {
     rank_args a;
     memset(&a, 0, sizeof a);
@@ -538,7 +531,7 @@ int cmd_rank(int argc, char **argv) {
     FILE *out = NULL;
     mtr_fusion_param params[MAX_PARAMS];
     char param_names[MAX_PARAMS][MTR_MAX_NAME];
-    double t_start = now_seconds();
+    double t_start = cli_now_seconds();
 
     for (int i = 0; i < a.n_models; i++) {
         const char *file;
@@ -664,7 +657,7 @@ int cmd_rank(int argc, char **argv) {
     }
     writer w = {out, jsonl, &c, perm, rf->n_vars - n_fields, rf->vars, rule_text};
     write_header(&w);
-    double t_rank = now_seconds(), model_s = 0, rank_s = 0;
+    double t_rank = cli_now_seconds(), model_s = 0, rank_s = 0;
     for (size_t g = 0; g < c.n_lists; g++) {
         size_t lo = list_start[g], hi = list_start[g + 1];
         mtr_request req;
@@ -687,7 +680,7 @@ int cmd_rank(int argc, char **argv) {
         wl.perm = perm + lo;
         write_list(&wl, &res, g, 0, hi - lo);
     }
-    double t_end = now_seconds();
+    double t_end = cli_now_seconds();
     if (fflush(out) != 0 || ferror(out)) {
         snprintf(err.message, sizeof err.message, "%s: write failed: %s", a.out, strerror(errno));
         goto fail;
