@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
 
+#include "cli/commands.h"
 #include "mtrank.h"
 
 /* ---- constants and names */
@@ -220,13 +220,6 @@ typedef struct outcome {
     char mmoe_path[1200];      /* saved MMoE model of run 0, or "" */
     double mmoe_flops;         /* its forward FLOPs per candidate */
 } outcome;
-
-/* Monotonic wall-clock seconds, for the timings. */
-static inline double mo_now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- multiobjective_data.c: streams, objective order, list metrics, LambdaMART features */
 void mo_stream_free(stream *s);
