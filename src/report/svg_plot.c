@@ -355,6 +355,15 @@ char *mtr_svg_line_chart(const mtr_plot_options *opt, const mtr_plot_series *ser
     frame_layout(&f, opt, series, n_series);
     /* x: ticks inside the data's range (steps 20..1560 should not run to 2000), from 0 when it is near */
     if (xmin >= 0.0 && xmin <= 0.05 * (xmax - xmin)) xmin = 0.0;
+    if (opt->markers) { /* room for the dots: none cut in half by the frame */
+        double px = 0.03 * (xmax - xmin), py = 0.03 * (ymax - ymin);
+        if (xmin != 0.0) xmin -= px;
+        xmax += px;
+        if (!opt->log_y) {
+            ymin -= py;
+            ymax += py;
+        }
+    }
     axis_linear(&f.ax, xmin, xmax, 0);
     if (opt->log_y) axis_log(&f.ay, ymin, ymax);
     else axis_linear(&f.ay, ymin, ymax, 1);
