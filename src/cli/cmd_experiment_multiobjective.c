@@ -470,7 +470,7 @@ int cmd_experiment_multiobjective(int argc, char **argv) {
     if (strcmp(a.report, "none") != 0) {
         char cmd[4096];
         command_line(argc, argv, cmd, sizeof cmd);
-        if (mo_make_dirs(a.report, &err) != 0 || mo_write_csv(&a, oc, &err) != 0 || mo_write_plots(&a, oc, &err) != 0 ||
+        if (report_make_dirs(a.report, &err) != 0 || mo_write_csv(&a, oc, &err) != 0 || mo_write_plots(&a, oc, &err) != 0 ||
             mo_write_readme(&a, oc, cmd, &err) != 0)
             goto fail;
     }

@@ -23,14 +23,12 @@
  *  - Runs are spread over --jobs threads (dynamic schedule), each run single-threaded, and every number
  *    is reduced in a fixed order afterwards, so results do not depend on --jobs. */
 #include <assert.h>
-#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -279,29 +277,6 @@ static int real_option_apply(const real_option *r, char *msg, size_t ms) {
     if (mtr_parse_double(r->text, strlen(r->text), r->target) != 0) {
         snprintf(msg, ms, "--%s: expected a number, got '%s'", r->name, r->text);
         return -1;
-    }
-    return 0;
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path, mtr_error *err) {
-    char buf[4096];
-    if (!path[0] || snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        snprintf(err->message, sizeof err->message, "report folder '%.900s': empty or too long", path);
-        return -1;
-    }
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                snprintf(err->message, sizeof err->message, "%.900s: cannot create directory: %s", buf,
-                         strerror(errno));
-                return -1;
-            }
-            *p = c;
-            if (!c) break;
-        }
     }
     return 0;
 }
@@ -897,7 +872,7 @@ int experiment_synthetic(int argc, char **argv) {
         snprintf(err.message, sizeof err.message, "out of memory for %d runs of %d curve points", n_jobs, n_points);
         goto fail;
     }
-    if (report && make_dirs(a.report, &err) != 0) goto fail;
+    if (report && report_make_dirs(a.report, &err) != 0) goto fail;
 
     int live = !a.quiet && !a.json && isatty(STDERR_FILENO), done_jobs = 0;
     if (!a.quiet && !a.json)

@@ -256,7 +256,6 @@ int mo_test_strategy(const mo_args *a, const mtr_dataset *ds, const stream *te, 
                      strategy_result *r, mtr_error *err);
 
 /* ---- multiobjective_report.c: output */
-int mo_make_dirs(const char *path, mtr_error *err);
 void mo_aggregate(outcome *oc);
 void mo_print_table(FILE *o, const outcome *oc, const strategy_result *rows, const strategy_result *sd, int n,
                     int markdown);

@@ -1,12 +1,10 @@
 /* multiobjective_report.c - the output of `mtrank experiment multiobjective` (multiobjective.h lists the
  * pieces): means and standard deviations over runs, the table (text or markdown), the JSON document, and the
  * report folder: results.csv, two SVG plots and README.md. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/multiobjective.h"
 #include "cli/report.h"
@@ -15,27 +13,6 @@
 #include "util/atomic_file.h"
 
 /* ---------------------------------------------------------------- output */
-
-int mo_make_dirs(const char *path, mtr_error *err) {
-    char buf[4096];
-    if (!path[0] || snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        snprintf(err->message, sizeof err->message, "report folder '%.900s': empty or too long", path);
-        return -1;
-    }
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                snprintf(err->message, sizeof err->message, "%.900s: cannot create directory: %s", buf, strerror(errno));
-                return -1;
-            }
-            *p = c;
-            if (!c) break;
-        }
-    }
-    return 0;
-}
 
 static const char *const OBJ_LABEL[N_OBJ] = {"click", "cart", "fav", "purchase", "dwell"};
 

@@ -1,7 +1,10 @@
 /* report.c - see report.h. */
 #include "cli/report.h"
 
+#include <errno.h>
 #include <math.h>
+#include <string.h>
+#include <sys/stat.h>
 
 void report_metrics_text(FILE *out, const mtr_schema *schema, const mtr_task_metrics *m, int n_tasks) {
     fprintf(out, "%-20s %9s %9s %8s %8s %8s %8s\n", "task", "rows", "pos/mean", "AUC", "logloss", "MSE", "R2");
@@ -44,4 +47,26 @@ int report_json_print(json_t *doc) {
     int rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6) | JSON_PRESERVE_ORDER);
     fputc('\n', stdout);
     return rc;
+}
+
+int report_make_dirs(const char *path, mtr_error *err) {
+    char buf[4096];
+    if (!path[0] || snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        snprintf(err->message, sizeof err->message, "report folder '%.900s': empty or too long", path);
+        return -1;
+    }
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+                snprintf(err->message, sizeof err->message, "%.900s: cannot create directory: %s", buf,
+                         strerror(errno));
+                return -1;
+            }
+            *p = c;
+            if (!c) break;
+        }
+    }
+    return 0;
 }

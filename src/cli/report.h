@@ -1,4 +1,5 @@
-/* report.h - printing metrics as text tables and as JSON (jansson) for the CLI commands. */
+/* report.h - printing metrics as text tables and as JSON (jansson) for the CLI commands, and the folder an
+ * experiment writes its report into. */
 #ifndef MTR_CLI_REPORT_H
 #define MTR_CLI_REPORT_H
 
@@ -15,5 +16,8 @@ json_t *report_metrics_json(const mtr_schema *schema, const mtr_task_metrics *m,
 json_t *report_json_number(double v);
 /* Print JSON to stdout with indentation and a newline; returns 0 or -1. */
 int report_json_print(json_t *doc);
+
+/* mkdir -p: the report folder and its parents; 0, or -1 with a message naming the directory. */
+int report_make_dirs(const char *path, mtr_error *err);
 
 #endif
