@@ -1,7 +1,9 @@
 /* dataset_file.c - mapping .mtrd files; see dataset_file.h and docs/data-format.md (the writer is
  * dataset_writer.c). The header is parsed field by field in little-endian order (never a struct fread),
  * every size is checked for overflow before it is multiplied, the CRC-32 trailer is checked over the whole
- * file, and a row index is walked once so no record can reach outside the file or its batch buffers. */
+ * file, and a row index is walked once so no record can reach outside the file or its batch buffers; the
+ * pages these checks read are released as they go. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "data/dataset_file.h"
 
 #include <errno.h>
@@ -26,6 +28,29 @@ int mtr_host_is_little_endian(void) {
     return b == 1;
 }
 
+/* Checking reads the whole file once. The pages it has read are dropped from this process as it goes
+ * (the kernel's page cache keeps them while memory allows; a later read maps them again), so opening a
+ * file larger than memory, or one that training will stream block by block, does not leave the process
+ * holding all of it. The mapping is private and read-only: dropping a page loses nothing. */
+#define CHECK_CHUNK ((size_t)32 << 20) /* bytes checksummed between drops */
+#define CHECK_ROWS ((uint64_t)1 << 20) /* rows of the index walked between drops */
+
+static void drop_pages(const void *lo, const void *hi) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)lo + page - 1) & ~(page - 1), b = (uintptr_t)hi & ~(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static uint32_t checksum_dropping(const unsigned char *p, size_t n) {
+    uint32_t crc = 0;
+    for (size_t off = 0; off < n; off += CHECK_CHUNK) {
+        size_t len = n - off < CHECK_CHUNK ? n - off : CHECK_CHUNK;
+        crc = mtr_crc32(crc, p + off, len);
+        drop_pages(p + off, p + off + len);
+    }
+    return crc;
+}
+
 /* The row index of variable-length records: it starts at 0, ends at the total, and each record is as
  * long as its counts say and holds no more ids than the header's maximum, so that readers can trust it. */
 static int check_index(const uint32_t *records, const uint64_t *off, uint64_t rows, uint64_t total,
@@ -33,8 +58,15 @@ static int check_index(const uint32_t *records, const uint64_t *off, uint64_t ro
                        mtr_error *err) {
     if (off[0] != 0 || off[rows] != total)
         return mtr_fail(err, "%s: corrupt row index (it does not span the records)", path);
+    uint64_t dropped_row = 0, dropped_word = 0;
     for (uint64_t r = 0; r < rows; r++) {
         uint64_t a = off[r], b = off[r + 1];
+        if (r - dropped_row == CHECK_ROWS) {
+            drop_pages(records + dropped_word, records + a);
+            drop_pages(off + dropped_row, off + r);
+            dropped_row = r;
+            dropped_word = a;
+        }
         if (b < a || b > total || b - a < fixed)
             return mtr_fail(err, "%s: corrupt row index at row %" PRIu64, path, r);
         const uint32_t *counts = records + a + fixed - n_multi;
@@ -43,6 +75,8 @@ static int check_index(const uint32_t *records, const uint64_t *off, uint64_t ro
         if (b - a != fixed + ids || n_single + ids > max_ids)
             return mtr_fail(err, "%s: row %" PRIu64 ": record length or id count disagrees with its counts", path, r);
     }
+    drop_pages(records + dropped_word, records + total);
+    drop_pages(off + dropped_row, off + rows + 1);
     return 0;
 }
 
@@ -131,7 +165,7 @@ static int validate(const unsigned char *p, size_t size, const char *path, const
     if (expected != size)
         return mtr_fail(err, "%s: file is %zu bytes but its header says %" PRIu64 ": truncated or corrupt",
                         path, size, expected);
-    uint32_t stored = mtr_get_u32(p + size - 4), crc = mtr_crc32(0, p, size - 4);
+    uint32_t stored = mtr_get_u32(p + size - 4), crc = checksum_dropping(p, size - 4);
     if (stored != crc)
         return mtr_fail(err, "%s: checksum mismatch (stored %08" PRIx32 ", computed %08" PRIx32
                              "): the file is corrupt", path, stored, crc);
@@ -209,5 +243,6 @@ mtr_dataset *mtr_dataset_open(const char *path, const mtr_schema *schema, mtr_er
         mtr_dataset_free(ds);
         return NULL;
     }
+    drop_pages(map, (const char *)map + size); /* what check_ids read */
     return ds;
 }
