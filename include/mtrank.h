@@ -280,7 +280,8 @@ typedef struct mtr_train_config {
     float l2;                         /* L2 penalty on weights (not biases); embeddings: touched rows */
     int batch_size;                   /* samples per step */
     int max_epochs;                   /* passes over the training view at most */
-    int patience;                     /* stop after this many epochs without a better main-task AUC */
+    int patience;                     /* stop after this many epochs without a better main-task AUC (or
+                                         loss, with stop_on_loss) */
     int main_task;                    /* task whose validation metric drives early stopping */
     float task_weight[MTR_MAX_TASKS]; /* loss weight per task */
     uint64_t seed;                    /* shuffling (weights are seeded at mtr_model_create) */
@@ -297,6 +298,9 @@ typedef struct mtr_train_config {
     mtr_step_fn on_step;              /* optional per-step loss callback, may be NULL */
     int step_interval;                /* steps between on_step calls (>= 1 when on_step is set) */
     void *step_user;                  /* passed to on_step */
+    int stop_on_loss;                 /* early stopping on the main task's validation log loss (MSE for
+                                         regression) instead of its AUC (R^2): steadier when the validation
+                                         rows hold few positives */
 } mtr_train_config;
 
 typedef struct mtr_train_result {
@@ -315,7 +319,8 @@ const char *mtr_optimizer_name(mtr_optimizer opt);
 int mtr_optimizer_parse(const char *name, mtr_optimizer *opt);
 
 /* Train in place. With a validation view, metrics are computed after every epoch, training stops early
- * on the main task's AUC (R^2 for regression) and the model ends holding the best epoch's weights. */
+ * on the main task's AUC (R^2 for regression; or its loss, see stop_on_loss) and the model ends holding
+ * the best epoch's weights. */
 int mtr_train(mtr_model *model, const mtr_view *train, const mtr_view *valid,
               const mtr_train_config *cfg, mtr_train_result *result, mtr_error *err);
 

@@ -338,6 +338,60 @@ TEST(early_stopping_restores_best_epoch_weights) {
     mtr_schema_free(schema);
 }
 
+/* Per-epoch validation metrics of the main task, recorded by the progress callback. */
+typedef struct epoch_log {
+    int n;
+    double auc[64], log_loss[64];
+} epoch_log;
+
+static int log_epoch(const mtr_epoch_report *rep, double fraction, void *user) {
+    epoch_log *l = user;
+    if (fraction >= 1.0 && l->n < 64) {
+        l->auc[l->n] = rep->valid[0].auc;
+        l->log_loss[l->n] = rep->valid[0].log_loss;
+        l->n++;
+    }
+    return 0;
+}
+
+TEST(early_stopping_on_loss_keeps_the_lowest_validation_loss) {
+    mtr_schema *schema = fixture_schema(MTR_TASK_BINARY);
+    mtr_dataset *tr = fixture_dataset(schema, 400, 1, 0), *va = fixture_dataset(schema, 400, 2, 0);
+    mtr_view vt = mtr_view_all(tr), vv = mtr_view_all(va);
+    mtr_model_config mc;
+    mtr_model_config_default(&mc);
+    for (int on_loss = 0; on_loss <= 1; on_loss++) {
+        mtr_train_config tc;
+        mtr_train_config_default(&tc);
+        tc.learning_rate = 0.05f; /* large: the model overfits 400 rows, validation loss rises again */
+        tc.batch_size = 16;
+        tc.max_epochs = 12;
+        tc.patience = 12; /* no stop: every epoch is logged, the best one is kept */
+        tc.stop_on_loss = on_loss;
+        epoch_log log = {0};
+        tc.progress = log_epoch;
+        tc.progress_user = &log;
+        mtr_error err;
+        mtr_model *m = mtr_model_create(schema, &mc, 2, &err);
+        mtr_train_result res;
+        CHECK(m && mtr_train(m, &vt, &vv, &tc, &res, &err) == 0);
+        CHECK_EQ_INT(log.n, 12);
+        int best_auc = 0, best_loss = 0;
+        for (int e = 1; e < log.n; e++) {
+            if (log.auc[e] > log.auc[best_auc]) best_auc = e;
+            if (log.log_loss[e] < log.log_loss[best_loss]) best_loss = e;
+        }
+        CHECK_EQ_INT(res.best_epoch, (on_loss ? best_loss : best_auc) + 1);
+        /* the fixture is built so that the two criteria pick different epochs, else the test proves nothing */
+        CHECK_MSG(best_auc != best_loss, "AUC and log loss peak at the same epoch (%d)", best_auc + 1);
+        CHECK(res.best_valid[0].log_loss == log.log_loss[res.best_epoch - 1]);
+        mtr_model_free(m);
+    }
+    mtr_dataset_free(tr);
+    mtr_dataset_free(va);
+    mtr_schema_free(schema);
+}
+
 TEST(embedding_rows_not_in_the_data_stay_untouched) {
     mtr_schema *schema = fixture_schema(MTR_TASK_BINARY);
     mtr_dataset *tr = fixture_dataset(schema, 500, 1, 0);

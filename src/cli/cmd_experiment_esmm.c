@@ -28,6 +28,7 @@ typedef struct esmm_args {
     int jobs;                 /* trainings at once */
     int epochs;               /* passes over the training data at most */
     int patience;             /* early stopping on a held-out 10 % of each network's sample */
+    const char *stop;         /* its metric: "loss" or "auc" */
     int batch;                /* batch size */
     float lr;                 /* Adam learning rate */
     int embedding;            /* embedding per field */
@@ -82,6 +83,7 @@ static void train_config(const esmm_args *a, mtr_train_config *t) {
     mtr_train_config_default(t);
     t->max_epochs = a->epochs;
     t->patience = a->patience;
+    t->stop_on_loss = strcmp(a->stop, "auc") != 0;
     t->batch_size = a->batch;
     t->learning_rate = a->lr;
     t->n_threads = 1;
@@ -128,7 +130,7 @@ static double get_pcvr_all(const mtr_conversion_metrics *m) { return m->mean_pcv
 int cmd_experiment_esmm(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     esmm_args a = {5, "base,aman,oversampling,unbias,division,esmm-ns,esmm", 2000000, 500000, 1, 0.5f, 0.04f,
-                   0.01f, 1, cpus > 0 ? (int)cpus : 1, 10, 1, 1024, 1e-3f, 18, {360, 200, 80}, 3, "mtrank-cache", 0, 0};
+                   0.01f, 1, cpus > 0 ? (int)cpus : 1, 10, 1, "loss", 1024, 1e-3f, 18, {360, 200, 80}, 3, "mtrank-cache", 0, 0};
     cli_option opts[] = {
         {"runs", CLI_INT, &a.runs, NULL, 1, 1000, "runs per method, each with its own seeds"},
         {"methods", CLI_STRING, &a.methods, NULL, 0, 0, "estimators to compare"},
@@ -141,7 +143,9 @@ int cmd_experiment_esmm(int argc, char **argv) {
         {"seed", CLI_U64, &a.seed, NULL, 0, 0, "base seed of the runs"},
         {"jobs", CLI_INT, &a.jobs, NULL, 1, 256, "trainings at once (one thread each)"},
         {"epochs", CLI_INT, &a.epochs, NULL, 1, 1000, "passes over each network's sample at most"},
-        {"patience", CLI_INT, &a.patience, NULL, 1, 1000, "epochs without a better held-out AUC before stopping"},
+        {"patience", CLI_INT, &a.patience, NULL, 1, 1000, "epochs without a better held-out metric before stopping"},
+        {"stop", CLI_STRING, &a.stop, NULL, 0, 0,
+         "early-stopping metric on the held-out rows: loss (log loss) or auc (of the main task)"},
         {"batch", CLI_INT, &a.batch, NULL, 1, 1 << 20, "batch size"},
         {"lr", CLI_FLOAT, &a.lr, NULL, 1e-9, 100, "Adam learning rate"},
         {"embedding", CLI_INT, &a.embedding, NULL, 1, 1024, "embedding size per field"},
@@ -168,6 +172,8 @@ int cmd_experiment_esmm(int argc, char **argv) {
     mtr_cvr_method methods[MTR_CVR_METHODS];
     int n_methods;
     if (parse_methods(a.methods, methods, &n_methods, msg, sizeof msg) != 0) return usage_error("experiment", msg);
+    if (strcmp(a.stop, "loss") != 0 && strcmp(a.stop, "auc") != 0)
+        return usage_error("experiment", "--stop: loss or auc");
     if (a.rows < 1000 || a.test_rows < 1000) return usage_error("experiment", "--rows and --test-rows: at least 1000");
 
     mtr_error err = {{0}};
@@ -286,6 +292,8 @@ int cmd_experiment_esmm(int argc, char **argv) {
         json_object_set_new(doc, "test_clicks", json_integer((json_int_t)m0->clicks));
         json_object_set_new(doc, "test_purchases", json_integer((json_int_t)m0->purchases));
         json_object_set_new(doc, "overlap", json_real(a.overlap));
+        json_object_set_new(doc, "patience", json_integer(a.patience));
+        json_object_set_new(doc, "stop", json_string(a.stop));
         for (int mi = 0; mi < n_methods; mi++) {
             const method_result *r = &results[mi * a.runs];
             json_t *jm = json_object();
@@ -319,8 +327,9 @@ int cmd_experiment_esmm(int argc, char **argv) {
         json_decref(doc);
     } else {
         printf("ESMM comparison on simulated impressions: %zu train, %zu test (%zu clicks, %zu purchases), "
-               "overlap %.2f, %d run%s\n\n",
-               vtrain.count, n_test, m0->clicks, m0->purchases, a.overlap, a.runs, a.runs == 1 ? "" : "s");
+               "overlap %.2f, %d run%s; early stopping on held-out %s, patience %d\n\n",
+               vtrain.count, n_test, m0->clicks, m0->purchases, a.overlap, a.runs, a.runs == 1 ? "" : "s",
+               strcmp(a.stop, "auc") == 0 ? "AUC" : "log loss", a.patience);
         printf("%-13s | %-17s | %-17s | %-17s | %-17s | %9s %10s %7s\n", "method", "CVR AUC (clicked)",
                "CTCVR AUC (all)", "CVR AUC (entire)", "CTR AUC (all)", "mean pCVR", "train rows", "s/run");
         for (int mi = 0; mi < n_methods; mi++) {

@@ -237,9 +237,11 @@ static void init_output_biases(mtr_model *m, const mtr_view *train) {
     }
 }
 
-/* The validation score that early stopping maximises: AUC for binary tasks, R^2 for regression. */
-static double selection_metric(const mtr_task_metrics *mt) {
-    double v = mt->kind == MTR_TASK_BINARY ? mt->auc : mt->r2;
+/* The validation score that early stopping maximises: AUC for binary tasks, R^2 for regression; with
+ * stop_on_loss, minus the log loss (binary) or the MSE (regression). */
+static double selection_metric(const mtr_task_metrics *mt, int on_loss) {
+    int binary = mt->kind == MTR_TASK_BINARY;
+    double v = on_loss ? -(binary ? mt->log_loss : mt->mse) : binary ? mt->auc : mt->r2;
     return isnan(v) ? -INFINITY : v;
 }
 
@@ -362,7 +364,7 @@ static int train_impl(mtr_model *model, const mtr_view *train, const mtr_view *v
             for (int t = 0; t < T; t++)
                 mtr_task_metrics_compute(model->kind[t], valid_scores + t, valid_labels + t, n_valid,
                                          (size_t)T, &rep.valid[t]);
-            double metric = selection_metric(&rep.valid[cfg->main_task]);
+            double metric = selection_metric(&rep.valid[cfg->main_task], cfg->stop_on_loss);
             if (metric > best_metric || result->best_epoch == 0) {
                 best_metric = metric;
                 since_best = 0;
