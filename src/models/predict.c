@@ -55,7 +55,10 @@ int mtr_predict(const mtr_model *model, const mtr_view *view, float *scores, int
         for (int t = 0; t < T; t++)
             if (!mtr_model_has_task(model, t))
                 for (size_t i = 0; i < view->count; i++) scores[i * T + t] = NAN;
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1)
+        /* chunks handed out one at a time: a thread slowed by anything else on its core does not hold the
+         * others up (with a static split the 2-thread speed-up varied from 1.3x to 1.8x between calls).
+         * Each chunk's scores are computed the same way whichever thread takes it. */
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1)
         for (size_t c = 0; c < n_chunks; c++) {
             predict_worker *w = &workers[omp_get_thread_num()];
             size_t start = c * PREDICT_CHUNK;
