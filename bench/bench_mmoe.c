@@ -82,6 +82,10 @@ static int check_gemm(int M, int N, int K) {
     return ok;
 }
 
+/* Medians over 9 epochs and 9 inference passes: single passes on this 2-core virtual machine vary by
+ * up to 30% when the other core is disturbed, medians of 9 by a few percent. */
+#define INFER_PASSES 9
+
 typedef struct bench_result {
     double train_sps;   /* training samples per second (median epoch) */
     double infer_sps;   /* inference samples per second (median pass) */
@@ -110,13 +114,13 @@ static int run(const mtr_schema *schema, const mtr_view *train, const mtr_view *
     }
     out->train_sps = median(sps + 1, n - 1); /* the first epoch warms caches and pages */
     float *scores = malloc(train->count * 2 * sizeof(float));
-    double ips[5];
-    for (int r = 0; r < 5; r++) {
+    double ips[INFER_PASSES];
+    for (int r = 0; r < INFER_PASSES; r++) {
         double t0 = now();
         if (mtr_predict(m, train, scores, threads, err) != 0) return -1;
         ips[r] = (double)train->count / (now() - t0);
     }
-    out->infer_sps = median(ips, 5);
+    out->infer_sps = median(ips, INFER_PASSES);
     free(scores);
     mtr_task_metrics tm[MTR_MAX_TASKS];
     if (mtr_evaluate(m, test, tm, threads, err) != 0) return -1;
@@ -134,9 +138,9 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "esmm") == 0) return bench_esmm(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "rank-model") == 0) return bench_rank_model(argc - 2, argv + 2);
     const char *data_dir = "data/census-income";
-    int epochs = 5, json = 0;
+    int epochs = 9, json = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc) epochs = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 5;
+        if (strcmp(argv[i], "--epochs") == 0 && i + 1 < argc) epochs = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 9;
         else if (strcmp(argv[i], "--data-dir") == 0 && i + 1 < argc) data_dir = argv[++i];
         else if (strcmp(argv[i], "--json") == 0) json = 1;
         else {
