@@ -1123,6 +1123,20 @@ TEST(cli_experiment_help_and_errors) {
     CHECK_EQ_INT(r.status, 0);
     CHECK_CONTAINS(r.out, "census");
     cli_result_free(&r);
+    /* experiment esmm: bad options are refused before any data is simulated */
+    CLI_RUN(&r, NULL, "experiment", "esmm", "--stop", "f1");
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "--stop: loss or auc");
+    cli_result_free(&r);
+    CLI_RUN(&r, NULL, "experiment", "esmm", "--methods", "base,magic");
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "--methods: unknown method 'magic'");
+    cli_result_free(&r);
+    CLI_RUN(&r, NULL, "experiment", "esmm", "--help");
+    CHECK_EQ_INT(r.status, 0);
+    line_starting(r.out, "  --stop V ", line, sizeof line);
+    CHECK_MSG(strstr(line, "[loss]") != NULL, "--stop line: '%s'", line);
+    cli_result_free(&r);
     CLI_RUN(&r, NULL, "experiment", "imagenet");
     CHECK_EQ_INT(r.status, 2);
     CHECK_CONTAINS(r.err, "unknown experiment 'imagenet'");
