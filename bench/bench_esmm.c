@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sys/stat.h>
@@ -23,12 +22,7 @@
 #include "data/schema.h"
 #include "mtrank.h"
 #include "ops/ops.h"
-
-static double seconds_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "util/clock.h"
 
 static double gemm_rate(int M, int N, int K) {
     float *A = calloc((size_t)M * K, sizeof(float)), *B = calloc((size_t)K * N, sizeof(float));
@@ -37,9 +31,9 @@ static double gemm_rate(int M, int N, int K) {
     for (size_t i = 0; i < (size_t)K * N; i++) B[i] = (float)(i % 7) * 0.1f;
     double best = 0;
     for (int r = 0; r < 5; r++) {
-        double t0 = seconds_now();
+        double t0 = mtr_seconds_now();
         for (int i = 0; i < 20; i++) mtr_sgemm(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
-        double g = 2.0 * M * N * K * 20 / (seconds_now() - t0) / 1e9;
+        double g = 2.0 * M * N * K * 20 / (mtr_seconds_now() - t0) / 1e9;
         if (g > best) best = g;
     }
     free(A), free(B), free(C);
@@ -126,9 +120,9 @@ static int train_epoch(const mtr_schema *schema, const char *mtrd, int threads, 
     tc.shuffle_window = 1u << 20;
     mtr_view v = mtr_view_all(ds);
     mtr_train_result res;
-    double t0 = seconds_now();
+    double t0 = mtr_seconds_now();
     if (mtr_train(m, &v, NULL, &tc, &res, err) != 0) return -1;
-    out->seconds = seconds_now() - t0;
+    out->seconds = mtr_seconds_now() - t0;
     out->samples_per_s = (double)v.count / out->seconds;
     out->flops = mtr_model_flops_per_sample(m);
     out->params = mtr_model_parameter_count(m);

@@ -13,18 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "models/model.h"
 #include "mtrank.h"
 #include "ops/ops.h"
 #include "util/rng.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "util/clock.h"
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -47,10 +41,10 @@ static double sgemm_rate(int ta, int tb, int M, int N, int K) {
     double t[7];
     int reps = 200;
     for (int r = 0; r < 7; r++) {
-        double t0 = now();
+        double t0 = mtr_seconds_now();
         for (int i = 0; i < reps; i++)
             mtr_sgemm(ta, tb, M, N, K, 1.0f, A, ta ? M : K, B, tb ? K : N, 0.0f, C, N);
-        t[r] = (now() - t0) / reps;
+        t[r] = (mtr_seconds_now() - t0) / reps;
     }
     free(A);
     free(B);
@@ -108,17 +102,17 @@ static int run(const mtr_schema *schema, const mtr_view *train, const mtr_view *
     for (int e = 0; e < n; e++) {
         mtr_train_result res;
         tc.seed = (uint64_t)e + 1;
-        double t0 = now();
+        double t0 = mtr_seconds_now();
         if (mtr_train(m, train, NULL, &tc, &res, err) != 0) return -1;
-        sps[e] = (double)train->count / (now() - t0);
+        sps[e] = (double)train->count / (mtr_seconds_now() - t0);
     }
     out->train_sps = median(sps + 1, n - 1); /* the first epoch warms caches and pages */
     float *scores = malloc(train->count * 2 * sizeof(float));
     double ips[INFER_PASSES];
     for (int r = 0; r < INFER_PASSES; r++) {
-        double t0 = now();
+        double t0 = mtr_seconds_now();
         if (mtr_predict(m, train, scores, threads, err) != 0) return -1;
-        ips[r] = (double)train->count / (now() - t0);
+        ips[r] = (double)train->count / (mtr_seconds_now() - t0);
     }
     out->infer_sps = median(ips, INFER_PASSES);
     free(scores);

@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "mtrank.h"
 #include "rank/fusion.h"
 #include "util/parse_number.h"
 #include "util/rng.h"
+#include "util/clock.h"
 
 int bench_rank(int argc, char **argv);
 
@@ -37,12 +37,6 @@ static const char rank_rules[] = "rule promote multiply=1.2\n"
                                  "rule exposure_cap max=3 window=100 shown=20\n"
                                  "rule diversity key=category max=2 top=20\n"
                                  "rule diversity key=brand max=1 top=20\n";
-
-static double bench_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int cmp_dbl(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -154,15 +148,15 @@ int bench_rank(int argc, char **argv) {
     for (int warm = 0; warm < 200; warm++) mtr_rank(ctx, &lists[warm % BENCH_LISTS], &res, &err);
     for (int q = 0; q < requests; q++) {
         const mtr_rank_list *l = &lists[q % BENCH_LISTS];
-        double t0 = bench_now();
+        double t0 = mtr_seconds_now();
         mtr_fusion_eval(f, l->x, n, RANK_NVARS, out, &err);
-        double t1 = bench_now();
+        double t1 = mtr_seconds_now();
         if (mtr_rank(ctx, l, &res, &err) != 0) {
             fprintf(stderr, "bench_rank: %s\n", err.message);
             rc = 1;
             goto done;
         }
-        double t2 = bench_now();
+        double t2 = mtr_seconds_now();
         t_fusion[q] = (t1 - t0) * 1e6;
         t_all[q] = (t2 - t1) * 1e6;
         ranked += res.n_ranked;

@@ -27,6 +27,7 @@
 #include "ops/ops.h"
 #include "util/parse_number.h"
 #include "util/rng.h"
+#include "util/clock.h"
 
 int bench_rank_model(int argc, char **argv);
 
@@ -42,12 +43,6 @@ static const char RM_FORMULA[] =
 static const mtr_fusion_param RM_PARAMS[] = {{"a_cart", 0.1}, {"a_fav", 0.01}, {"a_click", 0.05}, {"p", 0.6}, {"d", 1.4}};
 static const char *const RM_FIELDS[] = {"price", "age_days", "promotion", "low_quality"};
 static const char *const RM_KEYS[] = {"category", "brand", "shop"};
-
-static double rm_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int rm_cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -78,9 +73,9 @@ static double rm_sgemm_rate(int M, int N, int K) {
     double t[7];
     int reps = 50;
     for (int r = 0; r < 7 && ok; r++) {
-        double t0 = rm_now();
+        double t0 = mtr_seconds_now();
         for (int i = 0; i < reps; i++) mtr_sgemm(0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
-        t[r] = (rm_now() - t0) / reps;
+        t[r] = (mtr_seconds_now() - t0) / reps;
     }
     free(A);
     free(B);

@@ -1,7 +1,6 @@
 /* cli_common.c - small helpers shared by the commands; see commands.h. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/commands.h"
 
@@ -21,12 +20,6 @@ mtr_dataset *open_data_for_model(const mtr_schema *schema, const char *path, int
     size_t len = strlen(path);
     if (len > 5 && strcmp(path + len - 5, ".mtrd") == 0) return mtr_dataset_open(path, schema, err);
     return mtr_dataset_read_text(schema, path, labels_required, err);
-}
-
-double cli_now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 void cli_default_spec_path(const char *out, char *buf, size_t size) {

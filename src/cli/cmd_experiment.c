@@ -65,7 +65,7 @@ static void model_config_for(const census_args *a, mtr_model_kind kind, mtr_mode
 
 static void one_run(const census_args *a, const mtr_schema *schema, mtr_model_kind kind, int run,
                     const mtr_view *train, const mtr_view *valid, const mtr_view *test, run_result *out) {
-    double t0 = cli_now_seconds();
+    double t0 = mtr_seconds_now();
     mtr_model_config mc;
     model_config_for(a, kind, &mc);
     mtr_train_config tc;
@@ -93,7 +93,7 @@ static void one_run(const census_args *a, const mtr_schema *schema, mtr_model_ki
     }
     out->epochs = res.epochs_run;
     out->parameters = mtr_model_parameter_count(m);
-    out->seconds = cli_now_seconds() - t0;
+    out->seconds = mtr_seconds_now() - t0;
     mtr_model_free(m);
 }
 
@@ -189,14 +189,14 @@ static int census(int argc, char **argv) {
     mtr_dataset *dtrain = NULL, *dtest = NULL;
     mtr_view vvalid = {0}, vtest = {0};
     run_result *results = NULL;
-    double t_start = cli_now_seconds();
+    double t_start = mtr_seconds_now();
     if (!(spec = mtr_spec_load(spec_path, &err))) goto fail;
     if (!(schema = mtr_schema_fit(spec, train_path, &err))) goto fail;
     if (!(dtrain = prepare_dataset(schema, train_path, a.cache, &err))) goto fail;
     if (!(dtest = prepare_dataset(schema, test_path, a.cache, &err))) goto fail;
     if (mtr_view_split(dtest, 0.5, a.split_seed, &vvalid, &vtest, &err) != 0) goto fail;
     mtr_view vtrain = mtr_view_all(dtrain);
-    double t_data = cli_now_seconds() - t_start;
+    double t_data = mtr_seconds_now() - t_start;
     int T = mtr_schema_task_count(schema);
 
     int n_jobs = n_models * a.runs;
@@ -209,7 +209,7 @@ static int census(int argc, char **argv) {
     if (!a.quiet && !a.json)
         fprintf(stderr, "census group %d: %zu train, %zu validation, %zu test rows; %d models x %d runs on %d jobs\n",
                 a.group, vtrain.count, vvalid.count, vtest.count, n_models, a.runs, a.jobs);
-    double t_train = cli_now_seconds();
+    double t_train = mtr_seconds_now();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(a.jobs)
     for (int j = 0; j < n_jobs; j++) {
         int mi = j % n_models, run = j / n_models;
@@ -218,7 +218,7 @@ static int census(int argc, char **argv) {
         {
             done_jobs++;
             if (live) {
-                double el = cli_now_seconds() - t_train;
+                double el = mtr_seconds_now() - t_train;
                 fprintf(stderr, "\r%d/%d runs done, %.0fs elapsed, ETA %.0fs   ", done_jobs, n_jobs, el,
                         el / done_jobs * (n_jobs - done_jobs));
                 fflush(stderr);
@@ -226,7 +226,7 @@ static int census(int argc, char **argv) {
         }
     }
     if (live) fprintf(stderr, "\r%60s\r", "");
-    double wall = cli_now_seconds() - t_start;
+    double wall = mtr_seconds_now() - t_start;
     for (int j = 0; j < n_jobs; j++)
         if (results[j].failed) {
             err = results[j].error;

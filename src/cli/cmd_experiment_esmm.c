@@ -185,7 +185,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
     method_result *results = NULL;
     mtr_model **ctr = NULL;
     test_truth truth = {0};
-    double t0 = cli_now_seconds();
+    double t0 = mtr_seconds_now();
     int live = !a.quiet && !a.json && isatty(STDERR_FILENO);
     if (!a.quiet && !a.json) fprintf(stderr, "simulating %llu + %llu impressions (cached in %s)...\n",
                                      (unsigned long long)a.rows, (unsigned long long)a.test_rows, a.cache);
@@ -195,7 +195,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
     if (!(schema = mtr_schema_fit(spec, train_csv, &err))) goto fail;
     if (!(dtrain = prepare_dataset(schema, train_csv, a.cache, &err))) goto fail;
     if (!(dtest = prepare_dataset(schema, test_csv, a.cache, &err))) goto fail;
-    double t_data = cli_now_seconds() - t0;
+    double t_data = mtr_seconds_now() - t0;
     mtr_view vtrain = mtr_view_all(dtrain), vtest = mtr_view_all(dtest);
     size_t n_test = vtest.count;
     int i_cf = -1, i_pcvr = -1;
@@ -238,7 +238,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
             {
                 if (!ctr[r] && !failed) failed = 1, err = e;
                 done++;
-                if (live) fprintf(stderr, "\r%d/%d trainings done, %.0fs   ", done, total, cli_now_seconds() - t0);
+                if (live) fprintf(stderr, "\r%d/%d trainings done, %.0fs   ", done, total, mtr_seconds_now() - t0);
             }
         }
         if (failed) goto fail;
@@ -248,7 +248,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
     for (int j = 0; j < n_methods * a.runs; j++) {
         int mi = j % n_methods, r = j / n_methods;
         method_result *out = &results[mi * a.runs + r];
-        double ts = cli_now_seconds();
+        double ts = mtr_seconds_now();
         mtr_cvr_config c;
         cvr_config(&a, methods[mi], a.seed * 1000003ULL + (uint64_t)r, &c);
         mtr_cvr_model *m = mtr_cvr_train(schema, &c, &vtrain, &tc, ctr[r], &out->error);
@@ -256,7 +256,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
         if (!m || !p || mtr_cvr_predict(m, &vtest, p, p + n_test, p + 2 * n_test, 1, &out->error) != 0) {
             out->failed = 1;
         } else {
-            out->seconds = cli_now_seconds() - ts;
+            out->seconds = mtr_seconds_now() - ts;
             out->rows = mtr_cvr_training_rows(m);
             out->params = mtr_cvr_parameter_count(m);
             mtr_conversion_metrics_compute(p, 1, p + n_test, 1, truth.click, truth.purchase, 1, truth.cf,
@@ -267,7 +267,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
 #pragma omp critical
         {
             done++;
-            if (live) fprintf(stderr, "\r%d/%d trainings done, %.0fs   ", done, total, cli_now_seconds() - t0);
+            if (live) fprintf(stderr, "\r%d/%d trainings done, %.0fs   ", done, total, mtr_seconds_now() - t0);
         }
     }
     if (live) fprintf(stderr, "\r%60s\r", "");
@@ -276,7 +276,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
             err = results[j].error;
             goto fail;
         }
-    double wall = cli_now_seconds() - t0;
+    double wall = mtr_seconds_now() - t0;
     const method_result *base = NULL, *esmm = NULL;
     for (int mi = 0; mi < n_methods; mi++) {
         if (methods[mi] == MTR_CVR_BASE) base = &results[mi * a.runs];

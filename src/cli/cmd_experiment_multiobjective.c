@@ -247,7 +247,7 @@ int cmd_experiment_multiobjective(int argc, char **argv) {
     int n_jobs = 0;
     run_models *rms = NULL;
     char *rules_text = NULL, *subset = NULL;
-    double t0 = cli_now_seconds();
+    double t0 = mtr_seconds_now();
     int live = !a.quiet && !a.json && isatty(STDERR_FILENO);
     int talk = !a.quiet && !a.json;
 
@@ -314,7 +314,7 @@ int cmd_experiment_multiobjective(int argc, char **argv) {
         dwell_var += d * d;
     }
     dwell_var /= (double)tr.n;
-    oc->data_seconds = cli_now_seconds() - t0;
+    oc->data_seconds = mtr_seconds_now() - t0;
 
     /* ---- trainings: every run's, the longest first */
     int per_run = has[S_LAMBDAMART] + has[S_MMOE] + has[S_BPR] + (has[S_PER_OBJECTIVE] ? N_OBJ : 0);
@@ -345,7 +345,7 @@ int cmd_experiment_multiobjective(int argc, char **argv) {
                  dwell_var > 0 ? (float)(1.0 / dwell_var) : 1.0f, lm_tx, lm_vx, grp_t, grp_v, rel_t, rel_v};
     if (talk) fprintf(stderr, "data ready in %.1fs (%zu + %zu + %zu rows); %d trainings (%d runs) on %d jobs...\n",
                       oc->data_seconds, tr.n, va.n, te.n, n_jobs, a.runs, a.jobs);
-    double t_train = cli_now_seconds();
+    double t_train = mtr_seconds_now();
     int done_jobs = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(a.jobs)
     for (int j = 0; j < n_jobs; j++) {
@@ -355,13 +355,13 @@ int cmd_experiment_multiobjective(int argc, char **argv) {
             done_jobs++;
             if (live) {
                 fprintf(stderr, "\r%d/%d trainings done (last: %s, run %d), %.0fs   ", done_jobs, n_jobs,
-                        mo_job_name(&jobs[j]), jobs[j].run, cli_now_seconds() - t_train);
+                        mo_job_name(&jobs[j]), jobs[j].run, mtr_seconds_now() - t_train);
                 fflush(stderr);
             }
         }
     }
     if (live) fprintf(stderr, "\r%79s\r", "");
-    oc->train_seconds = cli_now_seconds() - t_train;
+    oc->train_seconds = mtr_seconds_now() - t_train;
     for (int j = 0; j < n_jobs; j++) {
         if (jobs[j].failed) {
             err = jobs[j].error;
@@ -464,7 +464,7 @@ int cmd_experiment_multiobjective(int argc, char **argv) {
         snprintf(oc->mmoe_path, sizeof oc->mmoe_path, "%s/multiobjective-mmoe.mtrm", a.cache);
         if (mtr_model_save(rms[0].mmoe->model, oc->mmoe_path, &err) != 0) goto fail;
     }
-    oc->wall = cli_now_seconds() - t0;
+    oc->wall = mtr_seconds_now() - t0;
 
     /* ---- output */
     if (strcmp(a.report, "none") != 0) {

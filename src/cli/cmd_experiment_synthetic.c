@@ -166,9 +166,9 @@ static void one_run(const synth_args *a, double P, int run, int n_points, run_re
         tc.step_interval = a->step_interval;
         mtr_train_result res;
         mtr_task_metrics tm[2], hm[2];
-        double t0 = cli_now_seconds();
+        double t0 = mtr_seconds_now();
         int rc = mtr_train(m, &vtrain, NULL, &tc, &res, &out->error);
-        mr->seconds = cli_now_seconds() - t0;
+        mr->seconds = mtr_seconds_now() - t0;
         if (rc == 0) rc = mtr_evaluate(m, &vtrain, tm, 1, &out->error);
         if (rc == 0) rc = mtr_evaluate(m, &vtest, hm, 1, &out->error);
         mr->parameters = mtr_model_parameter_count(m);
@@ -878,7 +878,7 @@ int experiment_synthetic(int argc, char **argv) {
     if (!a.quiet && !a.json)
         fprintf(stderr, "synthetic: %d correlations x %d runs x %d models, %d + %d rows per run, %ld steps, %d jobs\n",
                 s->n_corr, a.runs, N_MODELS, a.rows, a.test_rows, steps, a.jobs);
-    double t_start = cli_now_seconds();
+    double t_start = mtr_seconds_now();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(a.jobs)
     for (int j = 0; j < n_jobs; j++) {
         /* run-major order, so a partial progress line has seen every correlation */
@@ -889,7 +889,7 @@ int experiment_synthetic(int argc, char **argv) {
         {
             done_jobs++;
             if (live) {
-                double el = cli_now_seconds() - t_start;
+                double el = mtr_seconds_now() - t_start;
                 fprintf(stderr, "\r%d/%d runs done, %.0fs elapsed, ETA %.0fs   ", done_jobs, n_jobs, el,
                         el / done_jobs * (n_jobs - done_jobs));
                 fflush(stderr);
@@ -903,7 +903,7 @@ int experiment_synthetic(int argc, char **argv) {
             goto fail;
         }
     if (label_correlation_grid(&a, s->grid, s->grid_std, &err) != 0) goto fail;
-    double wall = cli_now_seconds() - t_start;
+    double wall = mtr_seconds_now() - t_start;
 
     if (summarize(&a, results, s) != 0) {
         snprintf(err.message, sizeof err.message, "out of memory");

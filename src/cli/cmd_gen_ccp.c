@@ -81,12 +81,12 @@ int gen_ccp(int argc, char **argv) {
 
     mtr_error err = {{0}};
     mtr_ccp_summary s;
-    double t0 = cli_now_seconds();
+    double t0 = mtr_seconds_now();
     if (mtr_gen_ccp_write(&cfg, out, spec_out, &s, &err) != 0) {
         fprintf(stderr, "mtrank gen ccp: %s\n", err.message);
         return 1;
     }
-    double secs = cli_now_seconds() - t0;
+    double secs = mtr_seconds_now() - t0;
     FILE *info = to_stdout ? stderr : stdout; /* the data may be on stdout */
     fprintf(info, "wrote %llu rows to %s%s%s (seed %llu, stream %llu) in %.1f s, %.0f rows/s\n",
             (unsigned long long)s.rows, out, spec_out ? ", spec " : "", spec_out ? spec_out : "",

@@ -531,7 +531,7 @@ int cmd_rank(int argc, char **argv) {
     FILE *out = NULL;
     mtr_fusion_param params[MAX_PARAMS];
     char param_names[MAX_PARAMS][MTR_MAX_NAME];
-    double t_start = cli_now_seconds();
+    double t_start = mtr_seconds_now();
 
     for (int i = 0; i < a.n_models; i++) {
         const char *file;
@@ -657,7 +657,7 @@ int cmd_rank(int argc, char **argv) {
     }
     writer w = {out, jsonl, &c, perm, rf->n_vars - n_fields, rf->vars, rule_text};
     write_header(&w);
-    double t_rank = cli_now_seconds(), model_s = 0, rank_s = 0;
+    double t_rank = mtr_seconds_now(), model_s = 0, rank_s = 0;
     for (size_t g = 0; g < c.n_lists; g++) {
         size_t lo = list_start[g], hi = list_start[g + 1];
         mtr_request req;
@@ -680,7 +680,7 @@ int cmd_rank(int argc, char **argv) {
         wl.perm = perm + lo;
         write_list(&wl, &res, g, 0, hi - lo);
     }
-    double t_end = cli_now_seconds();
+    double t_end = mtr_seconds_now();
     if (fflush(out) != 0 || ferror(out)) {
         snprintf(err.message, sizeof err.message, "%s: write failed: %s", a.out, strerror(errno));
         goto fail;

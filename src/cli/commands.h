@@ -4,6 +4,7 @@
 #define MTR_CLI_COMMANDS_H
 
 #include "mtrank.h"
+#include "util/clock.h"
 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
@@ -24,8 +25,6 @@ int cmd_rank(int argc, char **argv);
 int wants_help(int argc, char **argv);
 /* Print "mtrank CMD: MSG" and a pointer to the command's help; returns 2. */
 int usage_error(const char *cmd, const char *msg);
-/* Monotonic wall-clock seconds, for the timings commands print. */
-double cli_now_seconds(void);
 /* The dataset spec's default name beside a generated FILE: FILE without .gz and then without .csv, plus
  * .spec (ccp.csv.gz -> ccp.spec). */
 void cli_default_spec_path(const char *out, char *buf, size_t size);

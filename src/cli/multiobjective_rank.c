@@ -177,19 +177,19 @@ int mo_test_scored(const mo_args *a, const stream *te, const id_stats *st, const
     double model_s = 0, rank_s = 0;
     for (size_t q = 0; q < te->n_req; q++) {
         size_t lo = te->start[q], n = te->start[q + 1] - lo;
-        double t0 = cli_now_seconds();
+        double t0 = mtr_seconds_now();
         if (lm) {
             for (size_t i = 0; i < n; i++) mo_lm_features(te, st, q, lo + i, 0, feat + i * N_LM);
             if (mtr_lambdamart_predict(lm, feat, n, N_LM, s, 1, err) != 0) goto done;
         } else {
             memcpy(s, scores + lo, n * sizeof *s);
         }
-        double t1 = cli_now_seconds();
+        double t1 = mtr_seconds_now();
         for (size_t i = 0; i < n; i++) memcpy(X + i * N_VARS + N_OBJ, te->num + (lo + i) * 4, 4 * sizeof(float));
         mtr_rank_list list = {n, X, N_VARS, te->keys + lo * 3, 3, te->item + lo, 0};
         mtr_rank_result res;
         if (mtr_rank_scored(ctx, &list, s, &res, err) != 0) goto done;
-        double t2 = cli_now_seconds();
+        double t2 = mtr_seconds_now();
         model_s += t1 - t0;
         rank_s += t2 - t1;
         mo_add_truth(&out->m, te, q, res.order, res.n_ranked, scratch);

@@ -120,7 +120,7 @@ static int lm_progress(const mtr_lambdamart_report *rep, void *user) {
 
 void mo_run_job(const shared *sh, job *j) {
     const mo_args *a = sh->a;
-    double t0 = cli_now_seconds();
+    double t0 = mtr_seconds_now();
     /* a job's seed depends on its run and model only, not on which other strategies run */
     uint64_t seed = (a->seed + 7919ULL * (uint64_t)j->run) * 1000003ULL + 16ULL * (uint64_t)j->kind + (uint64_t)j->task;
     int T = mtr_schema_task_count(sh->schema);
@@ -219,5 +219,5 @@ void mo_run_job(const shared *sh, job *j) {
         j->best_epoch = res.best_epoch;
         j->params = mtr_model_parameter_count(j->model);
     }
-    j->seconds = cli_now_seconds() - t0;
+    j->seconds = mtr_seconds_now() - t0;
 }

@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "eval/list_metrics.h"
 #include "io/tensor_file.h"
 #include "util/error.h"
 #include "util/rng.h"
+#include "util/clock.h"
 
 /* Bump when a reader of the previous version could misread a new LambdaMART file (the meaning of a
  * tensor or key changes). New keys or tensors that old readers can ignore need no bump. */
@@ -195,12 +195,6 @@ static size_t longest_group(const mtr_rank_data *data) {
         if (m > longest) longest = m;
     }
     return longest;
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ---------------------------------------------------------------- model storage */
@@ -404,7 +398,7 @@ mtr_lambdamart *mtr_lambdamart_train(const mtr_rank_data *train, const mtr_rank_
             return NULL;
         }
     }
-    const double t_start = now_seconds();
+    const double t_start = mtr_seconds_now();
     const size_t n = train->n, G = train->n_groups, d = (size_t)train->d;
     const mtr_lambdamart_config c = *cfg;
 
@@ -587,7 +581,7 @@ mtr_lambdamart *mtr_lambdamart_train(const mtr_rank_data *train, const mtr_rank_
         train_ndcg = compute_gradients(&tr); /* for the next tree, and this report */
         rep->train_ndcg = train_ndcg;
         rep->best_tree = best_tree;
-        rep->seconds = now_seconds() - t_start;
+        rep->seconds = mtr_seconds_now() - t_start;
         if (progress && progress(rep, progress_user) != 0) stop = 1;
         if (valid && c.early_stopping_rounds > 0 && t + 1 - best_tree >= c.early_stopping_rounds) stop = 1;
     }
@@ -604,7 +598,7 @@ mtr_lambdamart *mtr_lambdamart_train(const mtr_rank_data *train, const mtr_rank_
     free(gain_sum);
     model->report = reports[best_tree - 1];
     model->report.tree = trained;
-    model->report.seconds = now_seconds() - t_start;
+    model->report.seconds = mtr_seconds_now() - t_start;
     ok = 1;
 
 done:

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "data/dataset.h"
 #include "models/model.h"
@@ -18,15 +17,10 @@
 #include "rank/fusion.h"
 #include "rank/rules.h"
 #include "util/error.h"
+#include "util/clock.h"
 
 #define MAX_CANDIDATES ((size_t)1 << 24) /* int batch sizes, and exact float positions */
 #define IDS_PER_MULTI 16                 /* default id budget of a multi-valued field */
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---------------------------------------------------------------- creation */
 
@@ -345,13 +339,13 @@ int mtr_rank_request(mtr_ranker *r, const mtr_request *req, mtr_request_result *
     if (!req) return mtr_fail(err, "rank request: no request");
     if (check_request(r, req, &n_lists, err) != 0) return -1;
     size_t n = req->rows.count;
-    double t0 = now_seconds();
+    double t0 = mtr_seconds_now();
     r->batch.n_rows = (int)n;
     if (n > 0) {
         mtr_batch_gather(&r->batch, &req->rows, NULL, 0, (int)n);
         score_rows(r, req);
     }
-    double t1 = now_seconds();
+    double t1 = mtr_seconds_now();
     const uint32_t *keys = req->keys ? req->keys : r->keys;
     size_t key_stride = req->keys ? req->key_stride : (size_t)r->n_keys;
     int V = r->n_vars;
@@ -386,7 +380,7 @@ int mtr_rank_request(mtr_ranker *r, const mtr_request *req, mtr_request_result *
             r->rules_mask[lo + i] = res.rules_mask[i];
         }
     }
-    double t2 = now_seconds();
+    double t2 = mtr_seconds_now();
     out->n = n;
     out->n_lists = n_lists;
     out->n_ranked = r->n_ranked;

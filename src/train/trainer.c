@@ -10,7 +10,6 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "data/dataset.h"
 #include "data/batch.h"
@@ -21,6 +20,7 @@
 #include "train/optimizer.h"
 #include "util/error.h"
 #include "util/rng.h"
+#include "util/clock.h"
 
 typedef struct worker {
     mtr_net_buffers nb[MTR_MAX_NETS]; /* activations and gradients per net */
@@ -41,12 +41,6 @@ typedef struct trainer {
     int pairwise_task;                /* -1, or the task whose output BPR trains from row pairs */
     uint32_t *pair_rows;              /* BPR: (2 * batch) view positions of the batch's pairs */
 } trainer;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void trainer_free(trainer *tr) {
     if (tr->workers) {
@@ -292,7 +286,7 @@ static int train_impl(mtr_model *model, const mtr_view *train, const mtr_view *v
     if (valid) mtr_view_labels(valid, valid_labels);
     if (cfg->init_output_bias) init_output_biases(model, train);
 
-    double t_start = now_seconds(), best_metric = -INFINITY, interval_loss = 0.0;
+    double t_start = mtr_seconds_now(), best_metric = -INFINITY, interval_loss = 0.0;
     int since_best = 0;
     long total_steps = 0;
     mtr_rng rng;
@@ -304,7 +298,7 @@ static int train_impl(mtr_model *model, const mtr_view *train, const mtr_view *v
         rep.max_epochs = cfg->max_epochs;
         rep.n_tasks = T;
         mtr_rng_shuffle_u32(&rng, block_order, n_blocks);
-        double t0 = now_seconds(), last_progress = t0, loss_sum = 0.0;
+        double t0 = mtr_seconds_now(), last_progress = t0, loss_sum = 0.0;
         size_t steps = 0, done_rows = 0;
         int stop = 0;
         for (size_t bi = 0; bi < n_blocks && !stop; bi++) {
@@ -336,7 +330,7 @@ static int train_impl(mtr_model *model, const mtr_view *train, const mtr_view *v
                     }
                 }
                 if (cfg->progress && (steps & 7) == 0 && done_rows < n) { /* [0, 1): the epoch's end is below */
-                    double tn = now_seconds();
+                    double tn = mtr_seconds_now();
                     if (tn - last_progress > 0.25) {
                         last_progress = tn;
                         rep.train_loss = loss_sum / (double)steps;
@@ -352,7 +346,7 @@ static int train_impl(mtr_model *model, const mtr_view *train, const mtr_view *v
             /* streaming: a block of consecutive rows is done for this epoch; let its pages go */
             if (window < n && !pairs && !train->rows) mtr_dataset_release_rows(train->data, first, len);
         }
-        double t1 = now_seconds();
+        double t1 = mtr_seconds_now();
         result->epochs_run = epoch;
         result->train_samples += (double)n;
         rep.train_loss = steps ? loss_sum / (double)steps : 0.0;
@@ -385,7 +379,7 @@ static int train_impl(mtr_model *model, const mtr_view *train, const mtr_view *v
     }
     if (valid && result->best_epoch > 0)
         memcpy(model->params, best_params, model->n_params * sizeof *best_params);
-    result->seconds = now_seconds() - t_start;
+    result->seconds = mtr_seconds_now() - t_start;
     rc = 0;
 done:
     trainer_free(&tr);
