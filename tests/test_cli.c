@@ -1227,3 +1227,37 @@ TEST(cli_census_brief_training) {
     CHECK_CONTAINS(r.out, "experts       4\n");
     cli_result_free(&r);
 }
+
+/* An ESMM model's predictions: the conversion task's column is pCVR, and ctcvr = pCTR x pCVR follows. */
+TEST(cli_predict_esmm_gives_pctr_pcvr_and_pctcvr) {
+    char dir[PATH_MAX];
+    if (!realpath(mtr_test_data_dir(), dir)) {
+        CHECK_MSG(0, "data directory %s not found", mtr_test_data_dir());
+        return;
+    }
+    char spec[PATH_MAX + 64], train[PATH_MAX + 64], test[PATH_MAX + 64];
+    snprintf(spec, sizeof spec, "%s/ali-ccp/paddlerec_esmm.spec", dir);
+    snprintf(train, sizeof train, "%s/ali-ccp/paddlerec_esmm_small_train.txt", dir);
+    snprintf(test, sizeof test, "%s/ali-ccp/paddlerec_esmm_small_test.txt", dir);
+    path_buf model;
+    put(model, "esmm.mtrm");
+    cli_result r;
+    CLI_RUN(&r, NULL, "train", "--spec", spec, "--train", train, "--conversion-task", "1", "--model", "shared-bottom",
+            "--bottom", "none", "--towers", "8", "--embedding", "4", "--epochs", "2", "--out", model, "--quiet");
+    CHECK_MSG(r.status == 0, "train: exit %d: %s", r.status, r.err);
+    cli_result_free(&r);
+    CLI_RUN(&r, NULL, "predict", "--model", model, "--data", test);
+    CHECK_MSG(r.status == 0, "predict: exit %d: %s", r.status, r.err);
+    CHECK_MSG(strncmp(r.out, "click,purchase,ctcvr\n", 21) == 0, "header: %.40s", r.out);
+    int rows = 0;
+    for (const char *p = strchr(r.out, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+        double ctr, cvr, ctcvr;
+        CHECK_MSG(sscanf(p + 1, "%lf,%lf,%lf", &ctr, &cvr, &ctcvr) == 3, "line %d", rows + 2);
+        CHECK_MSG(ctr > 0 && ctr < 1 && cvr > 0 && cvr < 1, "line %d: %g %g", rows + 2, ctr, cvr);
+        CHECK_MSG(fabs(ctcvr - ctr * cvr) <= 1e-7 * ctcvr + 1e-12, "line %d: ctcvr %.9g, ctr x cvr %.9g", rows + 2,
+                  ctcvr, ctr * cvr);
+        rows++;
+    }
+    CHECK_EQ_INT(rows, 10);
+    cli_result_free(&r);
+}

@@ -22,7 +22,9 @@ int cmd_predict(int argc, char **argv) {
     if (wants_help(argc, argv)) {
         cli_usage(stdout, synopsis,
                   "Writes a header of task names, then one line per input row: probabilities for binary\n"
-                  "tasks, values for regression tasks. Label columns may be absent from the input.",
+                  "tasks, values for regression tasks. Label columns may be absent from the input. For an\n"
+                  "ESMM model (trained with --conversion-task) the conversion task's column is pCVR, the\n"
+                  "conversion probability given a click, and a last column ctcvr = pCTR x pCVR follows.",
                   opts, n);
         return 0;
     }
@@ -54,10 +56,15 @@ int cmd_predict(int argc, char **argv) {
         snprintf(err.message, sizeof err.message, "%s: %s", out_path, strerror(errno));
         goto fail;
     }
+    /* ESMM: the conversion task's column is pCVR (given a click); ctcvr = pCTR x pCVR follows */
+    int conv = mtr_model_get_config(model)->conversion_task;
     for (int t = 0; t < T; t++) fprintf(out, t ? ",%s" : "%s", mtr_schema_task_name(schema, t));
+    if (conv > 0) fputs(",ctcvr", out);
     fputc('\n', out);
     for (size_t i = 0; i < v.count; i++) {
-        for (int t = 0; t < T; t++) fprintf(out, t ? ",%.9g" : "%.9g", scores[i * (size_t)T + t]);
+        const float *row = scores + i * (size_t)T;
+        for (int t = 0; t < T; t++) fprintf(out, t ? ",%.9g" : "%.9g", row[t]);
+        if (conv > 0) fprintf(out, ",%.9g", row[0] * row[conv]);
         fputc('\n', out);
     }
     if (fflush(out) != 0 || ferror(out)) {
