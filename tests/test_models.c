@@ -372,7 +372,7 @@ TEST(early_stopping_on_loss_keeps_the_lowest_validation_loss) {
         tc.progress = log_epoch;
         tc.progress_user = &log;
         mtr_error err;
-        mtr_model *m = mtr_model_create(schema, &mc, 2, &err);
+        mtr_model *m = mtr_model_create(schema, &mc, 3, &err);
         mtr_train_result res;
         CHECK(m && mtr_train(m, &vt, &vv, &tc, &res, &err) == 0);
         CHECK_EQ_INT(log.n, 12);
