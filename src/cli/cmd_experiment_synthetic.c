@@ -258,29 +258,6 @@ static int parse_corr_list(const char *list, double *corr, int *n, char *msg, si
     return 0;
 }
 
-/* A real-valued generator option kept as text for the table (default printed from the config). */
-typedef struct real_option {
-    const char *name;  /* option name, for messages */
-    double *target;    /* config field */
-    const char *text;  /* what the table sets; points at def until the user gives a value */
-    char def[32];      /* the default, formatted from *target */
-} real_option;
-
-static void real_option_init(real_option *r, const char *name, double *target) {
-    r->name = name;
-    r->target = target;
-    snprintf(r->def, sizeof r->def, "%.15g", *target);
-    r->text = r->def;
-}
-
-static int real_option_apply(const real_option *r, char *msg, size_t ms) {
-    if (mtr_parse_double(r->text, strlen(r->text), r->target) != 0) {
-        snprintf(msg, ms, "--%s: expected a number, got '%s'", r->name, r->text);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------- summaries */
 
 typedef struct summary {
@@ -792,11 +769,6 @@ int experiment_synthetic(int argc, char **argv) {
     a.lr = 0.003f;
     a.step_interval = 20;
     a.bins = 30;
-    real_option reals[4];
-    real_option_init(&reals[0], "scale", &a.data.scale);
-    real_option_init(&reals[1], "alpha-sd", &a.data.alpha_sd);
-    real_option_init(&reals[2], "beta-sd", &a.data.beta_sd);
-    real_option_init(&reals[3], "noise", &a.data.noise_sd);
     cli_option opts[] = {
         {"corr", CLI_STRING, &a.corr_list, NULL, 0, 0, "correlations P = cos(w1, w2) to study, comma-separated"},
         {"runs", CLI_INT, &a.runs, NULL, 1, 100000, "runs per correlation, each with fresh data and weights"},
@@ -808,11 +780,11 @@ int experiment_synthetic(int argc, char **argv) {
         {"rows", CLI_INT, &a.rows, NULL, 1, 100000000, "training rows generated per run"},
         {"test-rows", CLI_INT, &a.test_rows, NULL, 1, 100000000, "held-out rows generated per run"},
         {"dim", CLI_INT, &a.data.dim, NULL, 2, 65536, "d, input dimension"},
-        {"scale", CLI_STRING, &reals[0].text, NULL, 0, 0, "c, the length of w1 and w2"},
+        {"scale", CLI_DOUBLE, &a.data.scale, NULL, 0, 0, "c, the length of w1 and w2"},
         {"sin", CLI_INT, &a.data.n_sin, NULL, 0, 100000, "m, sine terms per label"},
-        {"alpha-sd", CLI_STRING, &reals[1].text, NULL, 0, 0, "alpha_i ~ N(0, alpha-sd^2)"},
-        {"beta-sd", CLI_STRING, &reals[2].text, NULL, 0, 0, "beta_i ~ N(0, beta-sd^2)"},
-        {"noise", CLI_STRING, &reals[3].text, NULL, 0, 0, "label noise standard deviation"},
+        {"alpha-sd", CLI_DOUBLE, &a.data.alpha_sd, NULL, 0, 0, "alpha_i ~ N(0, alpha-sd^2)"},
+        {"beta-sd", CLI_DOUBLE, &a.data.beta_sd, NULL, 0, 0, "beta_i ~ N(0, beta-sd^2)"},
+        {"noise", CLI_DOUBLE, &a.data.noise_sd, NULL, 0, 0, "label noise standard deviation"},
         {"experts", CLI_INT, &a.experts, NULL, 1, 256, "experts of OMoE and MMoE"},
         {"expert-units", CLI_INT, &a.expert_units, NULL, 1, 65536, "units per expert"},
         {"shared-units", CLI_INT, &a.shared_units, NULL, 1, 65536, "Shared-Bottom width (113: as many parameters)"},
@@ -839,8 +811,6 @@ int experiment_synthetic(int argc, char **argv) {
     int n_pos;
     if (cli_parse(argc, argv, 3, opts, n, pos, 0, &n_pos, msg, sizeof msg) != 0)
         return usage_error("experiment", msg);
-    for (int i = 0; i < 4; i++)
-        if (real_option_apply(&reals[i], msg, sizeof msg) != 0) return usage_error("experiment", msg);
     const char *problem = mtr_synthetic_config_check(&a.data);
     if (problem) return usage_error("experiment", problem);
     summary *s = calloc(1, sizeof *s);

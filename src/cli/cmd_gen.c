@@ -12,31 +12,6 @@
 #include "cli/options.h"
 #include "data/dataset.h"
 #include "util/atomic_file.h"
-#include "util/parse_number.h"
-
-/* A real-valued option kept as text for the table (its default printed from the config) and parsed
- * into the config's double afterwards. */
-typedef struct real_option {
-    const char *name;  /* option name, for messages */
-    double *target;    /* config field */
-    const char *text;  /* what the table sets; points at def until the user gives a value */
-    char def[32];      /* the default, formatted from *target */
-} real_option;
-
-static void real_option_init(real_option *r, const char *name, double *target) {
-    r->name = name;
-    r->target = target;
-    snprintf(r->def, sizeof r->def, "%.15g", *target);
-    r->text = r->def;
-}
-
-static int real_option_apply(const real_option *r, char *msg, size_t ms) {
-    if (mtr_parse_double(r->text, strlen(r->text), r->target) != 0) {
-        snprintf(msg, ms, "--%s: expected a number, got '%s'", r->name, r->text);
-        return -1;
-    }
-    return 0;
-}
 
 /* CSV of the dataset: header from the schema's names, floats with 9 significant digits (exact). */
 static int write_csv(const mtr_dataset *ds, const mtr_schema *schema, const char *path, mtr_error *err) {
@@ -70,24 +45,18 @@ static int gen_synthetic(int argc, char **argv) {
     mtr_synthetic_config_default(&cfg);
     uint64_t rows = 10000, stream = 0;
     const char *out = NULL;
-    real_option reals[5];
-    real_option_init(&reals[0], "corr", &cfg.correlation);
-    real_option_init(&reals[1], "scale", &cfg.scale);
-    real_option_init(&reals[2], "alpha-sd", &cfg.alpha_sd);
-    real_option_init(&reals[3], "beta-sd", &cfg.beta_sd);
-    real_option_init(&reals[4], "noise", &cfg.noise_sd);
     cli_option opts[] = {
-        {"corr", CLI_STRING, &reals[0].text, NULL, 0, 0, "P = cos(w1, w2), the tasks' relatedness, in [-1, 1]"},
+        {"corr", CLI_DOUBLE, &cfg.correlation, NULL, 0, 0, "P = cos(w1, w2), the tasks' relatedness, in [-1, 1]"},
         {"rows", CLI_U64, &rows, NULL, 0, 0, "rows to generate (>= 1)"},
         {"seed", CLI_U64, &cfg.seed, NULL, 0, 0, "fixes u1, u2, alpha and beta (the problem)"},
         {"stream", CLI_U64, &stream, NULL, 0, 0, "sample stream: same seed, other stream = new rows, same problem"},
         {"out", CLI_STRING, &out, NULL, 0, 0, "output: .mtrd for the compiled form, else CSV; - = stdout"},
         {"dim", CLI_INT, &cfg.dim, NULL, 2, 65536, "d, input dimension"},
-        {"scale", CLI_STRING, &reals[1].text, NULL, 0, 0, "c, the length of w1 and w2"},
+        {"scale", CLI_DOUBLE, &cfg.scale, NULL, 0, 0, "c, the length of w1 and w2"},
         {"sin", CLI_INT, &cfg.n_sin, NULL, 0, 100000, "m, sine terms per label (0 = linear tasks)"},
-        {"alpha-sd", CLI_STRING, &reals[2].text, NULL, 0, 0, "alpha_i ~ N(0, alpha-sd^2), shared by the tasks"},
-        {"beta-sd", CLI_STRING, &reals[3].text, NULL, 0, 0, "beta_i ~ N(0, beta-sd^2), shared by the tasks"},
-        {"noise", CLI_STRING, &reals[4].text, NULL, 0, 0, "standard deviation of each label's Gaussian noise"},
+        {"alpha-sd", CLI_DOUBLE, &cfg.alpha_sd, NULL, 0, 0, "alpha_i ~ N(0, alpha-sd^2), shared by the tasks"},
+        {"beta-sd", CLI_DOUBLE, &cfg.beta_sd, NULL, 0, 0, "beta_i ~ N(0, beta-sd^2), shared by the tasks"},
+        {"noise", CLI_DOUBLE, &cfg.noise_sd, NULL, 0, 0, "standard deviation of each label's Gaussian noise"},
     };
     int n = (int)(sizeof opts / sizeof opts[0]);
     const char *synopsis = "gen synthetic --corr P --rows N --seed S --out FILE [options]";
@@ -105,8 +74,6 @@ static int gen_synthetic(int argc, char **argv) {
     const char *pos[1];
     int n_pos;
     if (cli_parse(argc, argv, 3, opts, n, pos, 0, &n_pos, msg, sizeof msg) != 0) return usage_error("gen", msg);
-    for (int i = 0; i < 5; i++)
-        if (real_option_apply(&reals[i], msg, sizeof msg) != 0) return usage_error("gen", msg);
     if (!out) return usage_error("gen", "--out is required (a .csv, .mtrd or - for standard output)");
     const char *problem = mtr_synthetic_config_check(&cfg);
     if (problem) return usage_error("gen", problem);
