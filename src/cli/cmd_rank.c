@@ -635,7 +635,7 @@ int cmd_rank(int argc, char **argv) {
         char list[600] = "";
         for (int v = 0; v < rf->n_vars && strlen(list) < 500; v++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", v ? ", " : "", rf->vars[v]);
-        snprintf(msg, sizeof msg, "the models give %d scores: combine them with --formula (variables: %s)",
+        snprintf(msg, sizeof msg, "the models give %d scores: combine them with --formula (variables: %.400s)",
                  rf->n_vars - n_fields, list);
         rc = usage_error("rank", msg);
         goto done;
