@@ -76,13 +76,16 @@ float mtr_dataset_aux(const mtr_dataset *ds, size_t row, int i) {
     return mtr_row_aux(ds, row)[i];
 }
 
+void mtr_map_drop_pages(const void *lo, const void *hi) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)lo + page - 1) & ~(page - 1), b = (uintptr_t)hi & ~(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 /* Drop the whole pages inside [lo, hi) of the mapping. */
 static void release_bytes(const mtr_dataset *ds, const void *lo, const void *hi) {
-    uintptr_t base = (uintptr_t)ds->map, end = base + ds->map_size, page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)lo + page - 1) & ~(page - 1), b = (uintptr_t)hi & ~(page - 1);
-    if (a < base) a = base;
-    if (b > end) b = end;
-    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+    const char *base = ds->map, *end = base + ds->map_size;
+    mtr_map_drop_pages((const char *)lo < base ? base : lo, (const char *)hi > end ? end : hi);
 }
 
 void mtr_dataset_release_rows(const mtr_dataset *ds, size_t first, size_t count) {

@@ -82,6 +82,9 @@ mtr_dataset *mtr_dataset_alloc(size_t n_rows, int n_cat, int n_num, int n_tasks,
  * still backs them, so reading them later pages them back in). Training over data larger than memory
  * calls this after each block, so resident memory stays bounded by the block size. No-op otherwise. */
 void mtr_dataset_release_rows(const mtr_dataset *ds, size_t first, size_t count);
+/* Drop the whole pages inside [lo, hi) of a private read-only file mapping from this process (the page
+ * cache keeps them while memory allows; a later read maps them again). */
+void mtr_map_drop_pages(const void *lo, const void *hi);
 
 /* Write any dataset to a compiled file atomically (same format mtr_dataset_compile writes). */
 int mtr_dataset_write(const mtr_dataset *ds, const char *out_path, mtr_error *err);

@@ -3,7 +3,6 @@
  * every size is checked for overflow before it is multiplied, the CRC-32 trailer is checked over the whole
  * file, and a row index is walked once so no record can reach outside the file or its batch buffers; the
  * pages these checks read are released as they go. */
-#define _DEFAULT_SOURCE /* madvise */
 #include "data/dataset_file.h"
 
 #include <errno.h>
@@ -35,18 +34,12 @@ int mtr_host_is_little_endian(void) {
 #define CHECK_CHUNK ((size_t)32 << 20) /* bytes checksummed between drops */
 #define CHECK_ROWS ((uint64_t)1 << 20) /* rows of the index walked between drops */
 
-static void drop_pages(const void *lo, const void *hi) {
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)lo + page - 1) & ~(page - 1), b = (uintptr_t)hi & ~(page - 1);
-    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
-}
-
 static uint32_t checksum_dropping(const unsigned char *p, size_t n) {
     uint32_t crc = 0;
     for (size_t off = 0; off < n; off += CHECK_CHUNK) {
         size_t len = n - off < CHECK_CHUNK ? n - off : CHECK_CHUNK;
         crc = mtr_crc32(crc, p + off, len);
-        drop_pages(p + off, p + off + len);
+        mtr_map_drop_pages(p + off, p + off + len);
     }
     return crc;
 }
@@ -62,8 +55,8 @@ static int check_index(const uint32_t *records, const uint64_t *off, uint64_t ro
     for (uint64_t r = 0; r < rows; r++) {
         uint64_t a = off[r], b = off[r + 1];
         if (r - dropped_row == CHECK_ROWS) {
-            drop_pages(records + dropped_word, records + a);
-            drop_pages(off + dropped_row, off + r);
+            mtr_map_drop_pages(records + dropped_word, records + a);
+            mtr_map_drop_pages(off + dropped_row, off + r);
             dropped_row = r;
             dropped_word = a;
         }
@@ -75,8 +68,8 @@ static int check_index(const uint32_t *records, const uint64_t *off, uint64_t ro
         if (b - a != fixed + ids || n_single + ids > max_ids)
             return mtr_fail(err, "%s: row %" PRIu64 ": record length or id count disagrees with its counts", path, r);
     }
-    drop_pages(records + dropped_word, records + total);
-    drop_pages(off + dropped_row, off + rows + 1);
+    mtr_map_drop_pages(records + dropped_word, records + total);
+    mtr_map_drop_pages(off + dropped_row, off + rows + 1);
     return 0;
 }
 
@@ -243,6 +236,6 @@ mtr_dataset *mtr_dataset_open(const char *path, const mtr_schema *schema, mtr_er
         mtr_dataset_free(ds);
         return NULL;
     }
-    drop_pages(map, (const char *)map + size); /* what check_ids read */
+    mtr_map_drop_pages(map, (const char *)map + size); /* what check_ids read */
     return ds;
 }
