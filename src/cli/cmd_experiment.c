@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/data_prep.h"
 #include "cli/options.h"
 #include "cli/report.h"
@@ -217,15 +218,10 @@ static int census(int argc, char **argv) {
 #pragma omp critical
         {
             done_jobs++;
-            if (live) {
-                double el = mtr_seconds_now() - t_train;
-                fprintf(stderr, "\r%d/%d runs done, %.0fs elapsed, ETA %.0fs   ", done_jobs, n_jobs, el,
-                        el / done_jobs * (n_jobs - done_jobs));
-                fflush(stderr);
-            }
+            if (live) progress_runs(done_jobs, n_jobs, t_train);
         }
     }
-    if (live) fprintf(stderr, "\r%60s\r", "");
+    if (live) progress_runs_clear();
     double wall = mtr_seconds_now() - t_start;
     for (int j = 0; j < n_jobs; j++)
         if (results[j].failed) {

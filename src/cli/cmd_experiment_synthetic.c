@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/options.h"
 #include "cli/report.h"
 #include "report/csv_writer.h"
@@ -858,15 +859,10 @@ int experiment_synthetic(int argc, char **argv) {
 #pragma omp critical
         {
             done_jobs++;
-            if (live) {
-                double el = mtr_seconds_now() - t_start;
-                fprintf(stderr, "\r%d/%d runs done, %.0fs elapsed, ETA %.0fs   ", done_jobs, n_jobs, el,
-                        el / done_jobs * (n_jobs - done_jobs));
-                fflush(stderr);
-            }
+            if (live) progress_runs(done_jobs, n_jobs, t_start);
         }
     }
-    if (live) fprintf(stderr, "\r%60s\r", "");
+    if (live) progress_runs_clear();
     for (int j = 0; j < n_jobs; j++)
         if (results[j].failed) {
             err = results[j].error;

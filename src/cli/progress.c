@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 void progress_init(progress_state *ps, const mtr_schema *schema, int quiet, const char *prefix) {
     ps->schema = schema;
     ps->live = !quiet && isatty(STDERR_FILENO);
@@ -40,3 +42,11 @@ int progress_callback(const mtr_epoch_report *r, double fraction, void *user) {
     fprintf(stderr, "%s\n", r->is_best ? "  *" : "");
     return 0;
 }
+
+void progress_runs(int done, int total, double t_start) {
+    double el = mtr_seconds_now() - t_start;
+    fprintf(stderr, "\r%d/%d runs done, %.0fs elapsed, ETA %.0fs   ", done, total, el, el / done * (total - done));
+    fflush(stderr);
+}
+
+void progress_runs_clear(void) { fprintf(stderr, "\r%60s\r", ""); }

@@ -17,4 +17,9 @@ void progress_init(progress_state *ps, const mtr_schema *schema, int quiet, cons
 /* An mtr_progress_fn; user is a progress_state*. Never asks training to stop. */
 int progress_callback(const mtr_epoch_report *report, double epoch_fraction, void *user);
 
+/* Experiments: "\rdone/total runs done, elapsed, ETA" on the terminal, from the jobs' start time. */
+void progress_runs(int done, int total, double t_start);
+/* Clear that line. */
+void progress_runs_clear(void);
+
 #endif
