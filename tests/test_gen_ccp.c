@@ -677,6 +677,14 @@ TEST(ccp_cli_refuses_bad_options) {
     CHECK_EQ_INT(r.status, 2);
     CHECK_CONTAINS(r.err, "--out is required");
     cli_result_free(&r);
+    /* the spec would overwrite the data */
+    char same[1024];
+    snprintf(same, sizeof same, "%s", mtr_test_path("same.csv"));
+    CLI_RUN(&r, NULL, "gen", "ccp", "--rows", "10", "--out", same, "--spec-out", same);
+    CHECK_EQ_INT(r.status, 2);
+    CHECK_CONTAINS(r.err, "mtrank gen ccp: --spec-out must differ from --out");
+    cli_result_free(&r);
+    CHECK_MSG(access(same, F_OK) != 0, "%s was written", same);
     CLI_RUN(&r, NULL, "gen", "ccp", "--help");
     CHECK_EQ_INT(r.status, 0);
     CHECK_CONTAINS(r.out, "--ctr V");

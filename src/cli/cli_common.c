@@ -22,9 +22,15 @@ mtr_dataset *open_data_for_model(const mtr_schema *schema, const char *path, int
     return mtr_dataset_read_text(schema, path, labels_required, err);
 }
 
-void cli_default_spec_path(const char *out, char *buf, size_t size) {
-    size_t n = strlen(out);
-    if (n > 3 && memcmp(out + n - 3, ".gz", 3) == 0) n -= 3;
-    if (n > 4 && memcmp(out + n - 4, ".csv", 4) == 0) n -= 4;
-    snprintf(buf, size, "%.*s.spec", (int)n, out);
+const char *cli_spec_out(const char *out, const char **spec_out, char *buf, size_t size) {
+    if (!*spec_out && strcmp(out, "-") != 0) {
+        size_t n = strlen(out);
+        if (n + 6 > size) return "--out: path too long";
+        if (n > 3 && memcmp(out + n - 3, ".gz", 3) == 0) n -= 3;
+        if (n > 4 && memcmp(out + n - 4, ".csv", 4) == 0) n -= 4;
+        snprintf(buf, size, "%.*s.spec", (int)n, out);
+        *spec_out = buf;
+    }
+    if (*spec_out && strcmp(*spec_out, out) == 0) return "--spec-out must differ from --out";
+    return NULL;
 }

@@ -72,12 +72,7 @@ int gen_ccp(int argc, char **argv) {
     if (problem) return usage_error("gen ccp", problem);
     int to_stdout = strcmp(out, "-") == 0;
     char spec_buf[4096];
-    if (!spec_out && !to_stdout) {
-        if (strlen(out) + 6 > sizeof spec_buf) return usage_error("gen ccp", "--out: path too long");
-        cli_default_spec_path(out, spec_buf, sizeof spec_buf);
-        spec_out = spec_buf;
-    }
-    if (spec_out && strcmp(spec_out, out) == 0) return usage_error("gen ccp", "--spec-out must differ from --out");
+    if ((problem = cli_spec_out(out, &spec_out, spec_buf, sizeof spec_buf))) return usage_error("gen ccp", problem);
 
     mtr_error err = {{0}};
     mtr_ccp_summary s;

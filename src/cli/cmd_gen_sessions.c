@@ -82,13 +82,7 @@ int gen_sessions(int argc, char **argv) {
     if (problem) return usage_error("gen sessions", problem);
     int to_stdout = strcmp(out, "-") == 0;
     char spec_buf[4096];
-    if (!spec_out && !to_stdout) {
-        if (strlen(out) + 6 > sizeof spec_buf) return usage_error("gen sessions", "--out: path too long");
-        cli_default_spec_path(out, spec_buf, sizeof spec_buf);
-        spec_out = spec_buf;
-    }
-    if (spec_out && strcmp(spec_out, out) == 0)
-        return usage_error("gen sessions", "--spec-out must differ from --out");
+    if ((problem = cli_spec_out(out, &spec_out, spec_buf, sizeof spec_buf))) return usage_error("gen sessions", problem);
 
     mtr_error err = {{0}};
     mtr_sessions_summary s;

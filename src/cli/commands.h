@@ -25,9 +25,10 @@ int cmd_rank(int argc, char **argv);
 int wants_help(int argc, char **argv);
 /* Print "mtrank CMD: MSG" and a pointer to the command's help; returns 2. */
 int usage_error(const char *cmd, const char *msg);
-/* The dataset spec's default name beside a generated FILE: FILE without .gz and then without .csv, plus
- * .spec (ccp.csv.gz -> ccp.spec). */
-void cli_default_spec_path(const char *out, char *buf, size_t size);
+/* Where a generator writes the dataset spec beside its output `out`: *spec_out when given, else (unless
+ * out is "-") FILE without .gz and then without .csv, plus .spec (ccp.csv.gz -> ccp.spec), built in buf.
+ * Returns NULL, or the problem (path too long, spec and output the same file). */
+const char *cli_spec_out(const char *out, const char **spec_out, char *buf, size_t size);
 /* Rows to score: a compiled .mtrd file, or text parsed with the model's schema. */
 mtr_dataset *open_data_for_model(const mtr_schema *schema, const char *path, int labels_required,
                                  mtr_error *err);
