@@ -124,3 +124,12 @@ void mtr_net_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb
                       P + T[net->t_tower_b[t][TL]].offset, B, width, 1);
     }
 }
+
+void mtr_net_task_scores(const mtr_model *m, const mtr_net_buffers *nb, int t, float *dst, size_t stride, int B) {
+    const float *out = nb->out + t;
+    size_t T = (size_t)m->n_tasks;
+    if (m->kind[t] == MTR_TASK_BINARY)
+        for (int b = 0; b < B; b++) dst[(size_t)b * stride] = mtr_sigmoid(out[(size_t)b * T]);
+    else
+        for (int b = 0; b < B; b++) dst[(size_t)b * stride] = out[(size_t)b * T];
+}

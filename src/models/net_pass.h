@@ -45,6 +45,9 @@ void mtr_net_buffers_free(mtr_net_buffers *nb);
 
 /* Forward the batch's rows. Writes nb->out[:, task] for the net's tasks (raw logits / values). */
 void mtr_net_forward(const mtr_model *m, const mtr_net *net, mtr_net_buffers *nb, const mtr_batch *batch);
+/* After mtr_net_forward: task t's scores of the B rows, dst[b * stride], as predictions are reported (a
+ * probability for a binary task, the value for a regression task). */
+void mtr_net_task_scores(const mtr_model *m, const mtr_net_buffers *nb, int t, float *dst, size_t stride, int B);
 
 /* What task t's first tower layer after the input layer reads (its stem), with stride and width. */
 const float *mtr_net_tower_stem(const mtr_net *net, const mtr_net_buffers *nb, int t, int *ld, int *width);

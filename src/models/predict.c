@@ -8,7 +8,6 @@
 #include "data/batch.h"
 #include "models/view_rows.h"
 #include "models/net_pass.h"
-#include "ops/ops.h"
 #include "util/error.h"
 
 #define PREDICT_CHUNK 1024
@@ -67,15 +66,9 @@ int mtr_predict(const mtr_model *model, const mtr_view *view, float *scores, int
             for (int k = 0; k < model->n_nets; k++) {
                 const mtr_net *net = &model->nets[k];
                 mtr_net_forward(model, net, &w->nb[k], &w->batch);
-                for (int t = 0; t < net->n_tasks; t++) {
-                    int g = net->task[t];
-                    const float *out = w->nb[k].out + g;
-                    float *dst = scores + start * T + g;
-                    if (model->kind[g] == MTR_TASK_BINARY)
-                        for (int b = 0; b < B; b++) dst[(size_t)b * T] = mtr_sigmoid(out[(size_t)b * T]);
-                    else
-                        for (int b = 0; b < B; b++) dst[(size_t)b * T] = out[(size_t)b * T];
-                }
+                for (int t = 0; t < net->n_tasks; t++)
+                    mtr_net_task_scores(model, &w->nb[k], net->task[t], scores + start * T + net->task[t],
+                                        (size_t)T, B);
             }
         }
     }

@@ -13,7 +13,6 @@
 
 #include "data/dataset.h"
 #include "models/model.h"
-#include "ops/ops.h"
 #include "rank/fusion.h"
 #include "rank/rules.h"
 #include "util/error.h"
@@ -24,7 +23,7 @@
 
 /* ---------------------------------------------------------------- creation */
 
-static int add_var(mtr_ranker *r, const char *name, int model, int task, int binary, mtr_error *err) {
+static int add_var(mtr_ranker *r, const char *name, int model, int task, mtr_error *err) {
     if (r->n_vars == MTR_RANKER_MAX_VARS)
         return mtr_fail(err, "ranker: more than %d variables", MTR_RANKER_MAX_VARS);
     if (!name[0] || strlen(name) >= MTR_MAX_NAME)
@@ -36,7 +35,6 @@ static int add_var(mtr_ranker *r, const char *name, int model, int task, int bin
     ranker_var *v = &r->var[r->n_vars];
     v->model = model;
     v->task = task;
-    v->binary = binary;
     snprintf(r->var_names[r->n_vars], MTR_MAX_NAME, "%s", name);
     r->var_ptrs[r->n_vars] = r->var_names[r->n_vars];
     r->n_vars++;
@@ -56,7 +54,7 @@ static int add_model_vars(mtr_ranker *r, int mi, const char *name, mtr_error *er
         if (!name || !name[0]) snprintf(buf, sizeof buf, "%s", task);
         else if (predicted == 1) snprintf(buf, sizeof buf, "%s", name);
         else snprintf(buf, sizeof buf, "%s_%s", name, task);
-        if (add_var(r, buf, mi, t, mtr_schema_task_kind(s, t) == MTR_TASK_BINARY, err) != 0) return -1;
+        if (add_var(r, buf, mi, t, err) != 0) return -1;
     }
     return 0;
 }
@@ -149,7 +147,7 @@ mtr_ranker *mtr_ranker_create(const mtr_ranker_config *cfg, mtr_error *err) {
         r->field_aux[f] = -1;
         for (int a = 0; a < n_aux; a++)
             if (strcmp(mtr_schema_aux_name(r->schema, a), cfg->fields[f]) == 0) r->field_aux[f] = a;
-        if (add_var(r, cfg->fields[f], -1, f, 0, err) != 0) goto fail;
+        if (add_var(r, cfg->fields[f], -1, f, err) != 0) goto fail;
     }
     r->n_fields = cfg->n_fields;
     r->n_cat = mtr_schema_categorical_count(r->schema);
@@ -298,7 +296,6 @@ static void score_rows(mtr_ranker *r, const mtr_request *req) {
         const mtr_model *m = r->models[mi].model;
         for (int k = 0; k < m->n_nets; k++) mtr_net_forward(m, &m->nets[k], &r->nb[mi][k], &r->batch);
     }
-    int T = r->n_tasks;
     for (int v = 0; v < V - r->n_fields; v++) {
         const ranker_var *rv = &r->var[v];
         const mtr_model *m = r->models[rv->model].model;
@@ -308,12 +305,7 @@ static void score_rows(mtr_ranker *r, const mtr_request *req) {
             for (int j = 0; j < m->nets[k].n_tasks; j++)
                 if (m->nets[k].task[j] == rv->task) nb = &r->nb[rv->model][k];
         assert(nb); /* a predicted task always has a net */
-        const float *out = nb->out + rv->task;
-        float *dst = r->x + v;
-        if (rv->binary)
-            for (int b = 0; b < B; b++) dst[(size_t)b * V] = mtr_sigmoid(out[(size_t)b * T]);
-        else
-            for (int b = 0; b < B; b++) dst[(size_t)b * V] = out[(size_t)b * T];
+        mtr_net_task_scores(m, nb, rv->task, r->x + v, (size_t)V, B);
     }
     for (int f = 0; f < r->n_fields; f++) {
         float *dst = r->x + (V - r->n_fields + f);

@@ -19,7 +19,6 @@
 typedef struct ranker_var {
     int model;  /* index into models, or -1 for an item field */
     int task;   /* the model's task (its output column) or the field's index */
-    int binary; /* the task is binary: its logit goes through a sigmoid */
 } ranker_var;
 
 struct mtr_ranker {
