@@ -455,7 +455,8 @@ int mtr_train_pairs(mtr_model *model, const mtr_view *rows, const uint32_t *pair
 typedef enum mtr_cvr_method {
     MTR_CVR_BASE = 0,         /* CVR network trained on clicked impressions only */
     MTR_CVR_AMAN = 1,         /* ... plus unclicked impressions sampled as negatives at aman_rate */
-    MTR_CVR_OVERSAMPLING = 2, /* clicked impressions, each conversion repeated `oversample` times */
+    MTR_CVR_OVERSAMPLING = 2, /* clicked impressions, each conversion repeated `oversample` times (after the
+                                 held-out split for early stopping, so no copy is held out) */
     MTR_CVR_UNBIAS = 3,       /* clicked impressions rejection-sampled towards the impression
                                  distribution: kept with probability min(1, q / pCTR) */
     MTR_CVR_DIVISION = 4,     /* separate CTR and CTCVR networks on all impressions; pCVR = pCTCVR / pCTR */

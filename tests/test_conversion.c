@@ -76,7 +76,11 @@ TEST(conversion_methods_select_train_and_predict) {
         size_t rows = mtr_cvr_training_rows(m);
         switch (cfg.method) {
         case MTR_CVR_BASE: CHECK_EQ_INT(rows, clicks); break;
-        case MTR_CVR_OVERSAMPLING: CHECK_EQ_INT(rows, clicks + 4 * purchases); break;
+        case MTR_CVR_OVERSAMPLING: /* 4 more copies of the purchases in the fitted 90 % of the clicks */
+            CHECK_MSG((rows - clicks) % 4 == 0 && rows - clicks < 4 * purchases &&
+                          rows - clicks > 4 * (size_t)(0.8 * (double)purchases),
+                      "oversampling rows %zu (clicks %zu, purchases %zu)", rows, clicks, purchases);
+            break;
         case MTR_CVR_AMAN:
             CHECK_MSG(fabs((double)rows - clicks - 0.1 * (20000.0 - clicks)) < 4 * sqrt(0.09 * (20000.0 - clicks)),
                       "aman rows %zu", rows);

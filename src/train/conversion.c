@@ -80,9 +80,30 @@ static int split_view(const mtr_view *v, double fraction, uint64_t seed, mtr_vie
     return 0;
 }
 
-/* Train `m` on `rows`, early-stopped on a held-out share of them (10 %) for its main task. */
+/* Repeat each row of `fit` whose `task` label is set `copies` times in all (OVERSAMPLING). Applied
+ * after the held-out split, so no copy of a training positive lands in the held-out rows. */
+static int oversample_view(mtr_view *fit, int task, int copies, mtr_error *err) {
+    size_t extra = 0;
+    for (size_t i = 0; i < fit->count; i++) extra += mtr_dataset_label(fit->data, fit->rows[i], task) >= 0.5f;
+    extra *= (size_t)(copies - 1);
+    uint32_t *rows = malloc((fit->count + extra + 1) * sizeof *rows);
+    if (!rows) return mtr_fail(err, "out of memory oversampling %zu rows", fit->count);
+    memcpy(rows, fit->rows, fit->count * sizeof *rows);
+    size_t k = fit->count;
+    for (size_t i = 0; i < fit->count; i++)
+        if (mtr_dataset_label(fit->data, rows[i], task) >= 0.5f)
+            for (int c = 1; c < copies; c++) rows[k++] = rows[i];
+    mtr_view_free_rows(fit);
+    fit->rows = rows;
+    fit->count = k;
+    return 0;
+}
+
+/* Train `m` on `rows`, early-stopped on a held-out share of them (10 %) for its main task; with
+ * copies > 1 the positives of the main task in the fitted share are repeated that often. Returns the
+ * rows trained on (fitted + held out) in *n_rows. */
 static int train_held_out(mtr_model *m, const mtr_view *rows, const mtr_train_config *tc_in, int main_task,
-                          uint64_t seed, mtr_error *err) {
+                          int copies, uint64_t seed, size_t *n_rows, mtr_error *err) {
     mtr_view fit, hold;
     if (split_view(rows, 0.1, mtr_seed_mix(seed, 404), &fit, &hold, err) != 0) return -1;
     mtr_train_config tc = *tc_in;
@@ -90,8 +111,12 @@ static int train_held_out(mtr_model *m, const mtr_view *rows, const mtr_train_co
     tc.seed = seed;
     tc.init_output_bias = 1; /* samples this imbalanced (1 % conversions) must not start at p = 0.5 */
     mtr_train_result res;
-    int rc = fit.count > 0 && hold.count > 0 ? mtr_train(m, &fit, &hold, &tc, &res, err)
+    int rc = copies > 1 ? oversample_view(&fit, main_task, copies, err) : 0;
+    if (rc == 0) {
+        *n_rows = fit.count + hold.count;
+        rc = fit.count > 0 && hold.count > 0 ? mtr_train(m, &fit, &hold, &tc, &res, err)
                                              : mtr_train(m, rows, NULL, &tc, &res, err);
+    }
     mtr_view_free_rows(&fit);
     mtr_view_free_rows(&hold);
     return rc;
@@ -99,14 +124,15 @@ static int train_held_out(mtr_model *m, const mtr_view *rows, const mtr_train_co
 
 /* A single-task network of the configured shape predicting `task`. */
 static mtr_model *train_single(const mtr_schema *schema, const mtr_cvr_config *cfg, int task, const mtr_view *rows,
-                               const mtr_train_config *tc_in, uint64_t seed, mtr_error *err) {
+                               const mtr_train_config *tc_in, int copies, uint64_t seed, size_t *n_rows,
+                               mtr_error *err) {
     mtr_model_config mc = cfg->model;
     if (mc.kind == MTR_MODEL_OMOE || mc.kind == MTR_MODEL_MMOE) mc.kind = MTR_MODEL_SHARED_BOTTOM;
     if (mc.kind == MTR_MODEL_SHARED_BOTTOM && mc.n_bottom_layers > 0) mc.kind = MTR_MODEL_SINGLE_TASK;
     mc.task_mask = 1u << task;
     mc.conversion_task = -1;
     mtr_model *m = mtr_model_create(schema, &mc, seed, err);
-    if (m && train_held_out(m, rows, tc_in, task, seed, err) != 0) {
+    if (m && train_held_out(m, rows, tc_in, task, copies, seed, n_rows, err) != 0) {
         mtr_model_free(m);
         return NULL;
     }
@@ -115,7 +141,8 @@ static mtr_model *train_single(const mtr_schema *schema, const mtr_cvr_config *c
 
 mtr_model *mtr_cvr_train_ctr(const mtr_schema *schema, const mtr_cvr_config *cfg, const mtr_view *train,
                              const mtr_train_config *tc, mtr_error *err) {
-    return train_single(schema, cfg, 0, train, tc, mtr_seed_mix(cfg->seed, 101), err);
+    size_t n_rows;
+    return train_single(schema, cfg, 0, train, tc, 1, mtr_seed_mix(cfg->seed, 101), &n_rows, err);
 }
 
 static int cmp_float(const void *a, const void *b) {
@@ -130,14 +157,12 @@ static int select_rows(const mtr_cvr_config *cfg, const mtr_view *train, const m
                        mtr_error *err) {
     const mtr_dataset *ds = train->data;
     size_t n = train->count, cap = n;
-    if (cfg->method == MTR_CVR_OVERSAMPLING) cap = n * (size_t)(cfg->oversample > 1 ? cfg->oversample : 1);
     uint32_t *rows = malloc((cap ? cap : 1) * sizeof *rows);
     float *pctr = NULL;
     if (!rows) return mtr_fail(err, "out of memory selecting training rows");
     mtr_rng rng;
     mtr_rng_seed(&rng, mtr_seed_mix(cfg->seed, 202));
     size_t k = 0;
-    int pt = cfg->purchase_task;
     if (cfg->method == MTR_CVR_UNBIAS) {
         /* pCTR of every clicked row, then keep each with probability min(1, q / pCTR) */
         mtr_view clicked = {ds, NULL, 0};
@@ -175,16 +200,11 @@ static int select_rows(const mtr_cvr_config *cfg, const mtr_view *train, const m
             int clicked = is_set(mtr_dataset_label(ds, r, 0));
             switch (cfg->method) {
             case MTR_CVR_BASE:
+            case MTR_CVR_OVERSAMPLING: /* its positives are repeated after the held-out split */
                 if (clicked) rows[k++] = (uint32_t)r;
                 break;
             case MTR_CVR_AMAN:
                 if (clicked || mtr_rng_uniform(&rng) < cfg->aman_rate) rows[k++] = (uint32_t)r;
-                break;
-            case MTR_CVR_OVERSAMPLING:
-                if (clicked) {
-                    int copies = is_set(mtr_dataset_label(ds, r, pt)) ? cfg->oversample : 1;
-                    for (int c = 0; c < copies; c++) rows[k++] = (uint32_t)r;
-                }
                 break;
             default:
                 rows[k++] = (uint32_t)r;
@@ -232,8 +252,7 @@ mtr_cvr_model *mtr_cvr_train(const mtr_schema *schema, const mtr_cvr_config *cfg
         mc.conversion_task = pt;
         m->main = mtr_model_create(schema, &mc, seed, err);
         /* early-stopped on the conversion task, scored as pCTR x pCVR against clicked-and-converted */
-        if (!m->main || train_held_out(m->main, train, tc, pt, seed, err) != 0) goto fail;
-        m->training_rows = train->count;
+        if (!m->main || train_held_out(m->main, train, tc, pt, 1, seed, &m->training_rows, err) != 0) goto fail;
         return m;
     }
     if (ctr_model) {
@@ -245,8 +264,8 @@ mtr_cvr_model *mtr_cvr_train(const mtr_schema *schema, const mtr_cvr_config *cfg
     }
     mtr_view rows;
     if (select_rows(cfg, train, m->ctr, &rows, err) != 0) goto fail;
-    m->training_rows = rows.count;
-    m->main = train_single(schema, cfg, pt, &rows, tc, seed, err);
+    int copies = cfg->method == MTR_CVR_OVERSAMPLING && cfg->oversample > 1 ? cfg->oversample : 1;
+    m->main = train_single(schema, cfg, pt, &rows, tc, copies, seed, &m->training_rows, err);
     mtr_view_free_rows(&rows);
     if (!m->main) goto fail;
     return m;
