@@ -24,6 +24,7 @@ typedef struct esmm_args {
     uint64_t data_seed;       /* the simulated world */
     float overlap;            /* click/conversion factor overlap */
     float ctr, cvr;           /* simulator targets */
+    int users, items;         /* simulated world size */
     uint64_t seed;            /* base seed of the runs */
     int jobs;                 /* trainings at once */
     int epochs;               /* passes over the training data at most */
@@ -63,8 +64,11 @@ static int simulate(const esmm_args *a, uint64_t stream, uint64_t rows, char *cs
     c.overlap = a->overlap;
     c.ctr = a->ctr;
     c.cvr = a->cvr;
-    snprintf(csv, cap, "%s/ccp-r%llu-s%llu-st%llu-o%g-c%g-v%g.csv", a->cache, (unsigned long long)rows,
-             (unsigned long long)c.seed, (unsigned long long)stream, c.overlap, c.ctr, c.cvr);
+    c.n_users = a->users;
+    c.n_items = a->items;
+    snprintf(csv, cap, "%s/ccp-r%llu-s%llu-st%llu-o%g-c%g-v%g-u%d-i%d.csv", a->cache, (unsigned long long)rows,
+             (unsigned long long)c.seed, (unsigned long long)stream, c.overlap, c.ctr, c.cvr,
+             c.n_users, c.n_items);
     snprintf(spec, cap, "%.*s.spec", (int)(strlen(csv) - 4), csv);
     if (access(csv, R_OK) == 0 && access(spec, R_OK) == 0) return 0;
     if (mkdir_cache(a->cache, err) != 0) return -1;
@@ -130,7 +134,11 @@ static double get_pcvr_all(const mtr_conversion_metrics *m) { return m->mean_pcv
 int cmd_experiment_esmm(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     esmm_args a = {5, "base,aman,oversampling,unbias,division,esmm-ns,esmm", 2000000, 500000, 1, 0.5f, 0.04f,
-                   0.01f, 1, cpus > 0 ? (int)cpus : 1, 10, 1, "loss", 1024, 1e-3f, 18, {360, 200, 80}, 3, "mtrank-cache", 0, 0};
+                   0.01f, 0, 0, 1, cpus > 0 ? (int)cpus : 1, 10, 1, "loss", 1024, 1e-3f, 18, {360, 200, 80}, 3, "mtrank-cache", 0, 0};
+    mtr_ccp_config world;
+    mtr_ccp_config_default(&world);
+    a.users = world.n_users;
+    a.items = world.n_items;
     cli_option opts[] = {
         {"runs", CLI_INT, &a.runs, NULL, 1, 1000, "runs per method, each with its own seeds"},
         {"methods", CLI_STRING, &a.methods, NULL, 0, 0, "estimators to compare"},
@@ -140,6 +148,8 @@ int cmd_experiment_esmm(int argc, char **argv) {
         {"overlap", CLI_FLOAT, &a.overlap, NULL, 0, 1, "share of latent factors click and conversion have in common"},
         {"ctr", CLI_FLOAT, &a.ctr, NULL, 1e-4, 0.9, "simulated mean click rate"},
         {"cvr", CLI_FLOAT, &a.cvr, NULL, 1e-4, 0.9, "simulated mean conversion rate after a click"},
+        {"users", CLI_INT, &a.users, NULL, 1, 1 << 30, "simulated users"},
+        {"items", CLI_INT, &a.items, NULL, 1, 1 << 30, "simulated items"},
         {"seed", CLI_U64, &a.seed, NULL, 0, 0, "base seed of the runs"},
         {"jobs", CLI_INT, &a.jobs, NULL, 1, 256, "trainings at once (one thread each)"},
         {"epochs", CLI_INT, &a.epochs, NULL, 1, 1000, "passes over each network's sample at most"},
