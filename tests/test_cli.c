@@ -1150,6 +1150,54 @@ TEST(cli_experiment_help_and_errors) {
     cli_result_free(&r);
 }
 
+/* experiment esmm end to end on a small simulated world: every method reports its metrics, the
+ * CTCVR AUC with the true pCTR beats the one with the model's pCTR, and the numbers do not depend on
+ * --jobs (each training has its own seeds). */
+static json_t *small_esmm_experiment(const char *jobs, const char *cache) {
+    cli_result r;
+    CLI_RUN(&r, NULL, "experiment", "esmm", "--rows", "20000", "--test-rows", "20000", "--runs", "2", "--users", "500",
+            "--items", "2000", "--towers", "8", "--embedding", "4", "--epochs", "2", "--methods", "base,esmm", "--ctr",
+            "0.1", "--cvr", "0.1", "--jobs", jobs, "--cache", cache, "--json");
+    CHECK_MSG(r.status == 0, "experiment esmm exited %d: %s", r.status, r.err);
+    json_t *doc = r.status == 0 ? parse_json(r.out) : NULL;
+    cli_result_free(&r);
+    return doc;
+}
+
+TEST(cli_experiment_esmm_small_world) {
+    path_buf cache;
+    put(cache, "esmm-cache");
+    json_t *two = small_esmm_experiment("2", cache), *one = small_esmm_experiment("1", cache);
+    if (!two || !one) {
+        json_decref(two);
+        json_decref(one);
+        return;
+    }
+    CHECK_EQ_INT(json_at(two, "train_rows", NULL, NULL), 20000);
+    json_t *m2 = json_object_get(two, "methods"), *m1 = json_object_get(one, "methods");
+    CHECK_EQ_INT(json_array_size(m2), 2);
+    for (size_t i = 0; i < json_array_size(m2); i++) {
+        json_t *m = json_array_get(m2, i), *other = json_array_get(m1, i);
+        const char *name = json_string_value(json_object_get(m, "method"));
+        for (int run = 0; run < 2; run++) {
+            double with_model =
+                json_number_value(json_array_get(json_object_get(json_object_get(m, "ctcvr_auc"), "runs"), run));
+            double with_truth = json_number_value(
+                json_array_get(json_object_get(json_object_get(m, "ctcvr_auc_true_pctr"), "runs"), run));
+            CHECK_MSG(with_model > 0.5 && with_truth > with_model + 0.05 && with_truth < 1.0,
+                      "%s run %d: CTCVR AUC %.4f with the model's pCTR, %.4f with the true one", name, run, with_model,
+                      with_truth);
+        }
+        const char *keys[] = {"ctr_auc", "cvr_auc_clicked", "ctcvr_auc", "cvr_auc_entire_space", "ctcvr_auc_true_pctr",
+                              "mean_pcvr_all", "training_rows"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            CHECK_MSG(json_equal(json_object_get(m, keys[k]), json_object_get(other, keys[k])),
+                      "%s: %s differs between --jobs 2 and --jobs 1", name, keys[k]);
+    }
+    json_decref(two);
+    json_decref(one);
+}
+
 /* ---- census: one brief training on rows cut from the real data ------------------------------ */
 
 /* The first `rows` lines of a gzip file, written as plain text to `out`; returns 0 on success. */

@@ -41,6 +41,7 @@ typedef struct esmm_args {
 
 typedef struct method_result {
     mtr_conversion_metrics m; /* on the test impressions */
+    double ctcvr_auc_true_ctr; /* CTCVR AUC of true pCTR x this pCVR: the pCVR's worth where clicks are */
     size_t rows;              /* rows the CVR/CTCVR network trained on */
     size_t params;            /* parameters (CTR network included where used) */
     double seconds;           /* training time of the method (the shared CTR network not included) */
@@ -51,6 +52,7 @@ typedef struct method_result {
 typedef struct test_truth {
     float *click, *purchase;  /* labels of the test view */
     float *cf, *true_pcvr;    /* counterfactual conversion and true pCVR */
+    float *true_pctr;         /* true click probability */
 } test_truth;
 
 /* Generate one stream of the world into the cache (once: the name carries every setting). */
@@ -116,20 +118,21 @@ typedef struct stat3 {
     double mean, std, n; /* over runs */
 } stat3;
 
-static stat3 stats(const method_result *r, int runs, double (*get)(const mtr_conversion_metrics *)) {
+static stat3 stats(const method_result *r, int runs, double (*get)(const method_result *)) {
     stat3 s = {0, 0, runs};
-    for (int i = 0; i < runs; i++) s.mean += get(&r[i].m);
+    for (int i = 0; i < runs; i++) s.mean += get(&r[i]);
     s.mean /= runs;
-    for (int i = 0; i < runs; i++) s.std += (get(&r[i].m) - s.mean) * (get(&r[i].m) - s.mean);
+    for (int i = 0; i < runs; i++) s.std += (get(&r[i]) - s.mean) * (get(&r[i]) - s.mean);
     s.std = runs > 1 ? sqrt(s.std / (runs - 1)) : 0.0;
     return s;
 }
 
-static double get_cvr(const mtr_conversion_metrics *m) { return m->cvr_auc; }
-static double get_ctcvr(const mtr_conversion_metrics *m) { return m->ctcvr_auc; }
-static double get_entire(const mtr_conversion_metrics *m) { return m->cvr_auc_entire; }
-static double get_ctr(const mtr_conversion_metrics *m) { return m->ctr_auc; }
-static double get_pcvr_all(const mtr_conversion_metrics *m) { return m->mean_pcvr_all; }
+static double get_cvr(const method_result *r) { return r->m.cvr_auc; }
+static double get_ctcvr(const method_result *r) { return r->m.ctcvr_auc; }
+static double get_entire(const method_result *r) { return r->m.cvr_auc_entire; }
+static double get_ctr(const method_result *r) { return r->m.ctr_auc; }
+static double get_pcvr_all(const method_result *r) { return r->m.mean_pcvr_all; }
+static double get_ctcvr_true_ctr(const method_result *r) { return r->ctcvr_auc_true_ctr; }
 
 int cmd_experiment_esmm(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -208,19 +211,23 @@ int cmd_experiment_esmm(int argc, char **argv) {
     double t_data = mtr_seconds_now() - t0;
     mtr_view vtrain = mtr_view_all(dtrain), vtest = mtr_view_all(dtest);
     size_t n_test = vtest.count;
-    int i_cf = -1, i_pcvr = -1;
+    int i_cf = -1, i_pcvr = -1, i_pctr = -1;
     for (int i = 0; i < mtr_schema_aux_count(schema); i++) {
         if (strcmp(mtr_schema_aux_name(schema, i), "cf_purchase") == 0) i_cf = i;
         if (strcmp(mtr_schema_aux_name(schema, i), "true_pcvr") == 0) i_pcvr = i;
+        if (strcmp(mtr_schema_aux_name(schema, i), "true_pctr") == 0) i_pctr = i;
     }
     truth.click = malloc(n_test * sizeof(float));
     truth.purchase = malloc(n_test * sizeof(float));
     truth.cf = malloc(n_test * sizeof(float));
     truth.true_pcvr = malloc(n_test * sizeof(float));
+    truth.true_pctr = malloc(n_test * sizeof(float));
     results = calloc((size_t)n_methods * a.runs, sizeof *results);
     ctr = calloc((size_t)a.runs, sizeof *ctr);
-    if (!truth.click || !truth.purchase || !truth.cf || !truth.true_pcvr || !results || !ctr || i_cf < 0 || i_pcvr < 0) {
-        snprintf(err.message, sizeof err.message, i_cf < 0 || i_pcvr < 0 ? "the simulated data lacks its aux columns"
+    int no_aux = i_cf < 0 || i_pcvr < 0 || i_pctr < 0;
+    if (!truth.click || !truth.purchase || !truth.cf || !truth.true_pcvr || !truth.true_pctr || !results || !ctr ||
+        no_aux) {
+        snprintf(err.message, sizeof err.message, no_aux ? "the simulated data lacks its aux columns"
                                                                           : "out of memory");
         goto fail;
     }
@@ -229,6 +236,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
         truth.purchase[i] = mtr_dataset_label(dtest, i, 1);
         truth.cf[i] = mtr_dataset_aux(dtest, i, i_cf);
         truth.true_pcvr[i] = mtr_dataset_aux(dtest, i, i_pcvr);
+        truth.true_pctr[i] = mtr_dataset_aux(dtest, i, i_pctr);
     }
     mtr_train_config tc;
     train_config(&a, &tc);
@@ -262,7 +270,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
         mtr_cvr_config c;
         cvr_config(&a, methods[mi], a.seed * 1000003ULL + (uint64_t)r, &c);
         mtr_cvr_model *m = mtr_cvr_train(schema, &c, &vtrain, &tc, ctr[r], &out->error);
-        float *p = m ? malloc(3 * n_test * sizeof *p) : NULL;
+        float *p = m ? malloc(4 * n_test * sizeof *p) : NULL;
         if (!m || !p || mtr_cvr_predict(m, &vtest, p, p + n_test, p + 2 * n_test, 1, &out->error) != 0) {
             out->failed = 1;
         } else {
@@ -271,6 +279,9 @@ int cmd_experiment_esmm(int argc, char **argv) {
             out->params = mtr_cvr_parameter_count(m);
             mtr_conversion_metrics_compute(p, 1, p + n_test, 1, truth.click, truth.purchase, 1, truth.cf,
                                            truth.true_pcvr, 1, n_test, &out->m);
+            float *oracle_ctcvr = p + 3 * n_test;
+            for (size_t i = 0; i < n_test; i++) oracle_ctcvr[i] = truth.true_pctr[i] * p[n_test + i];
+            out->ctcvr_auc_true_ctr = mtr_auc(oracle_ctcvr, truth.purchase, n_test, 1);
         }
         free(p);
         mtr_cvr_free(m);
@@ -310,15 +321,19 @@ int cmd_experiment_esmm(int argc, char **argv) {
             json_object_set_new(jm, "method", json_string(mtr_cvr_method_name(methods[mi])));
             struct {
                 const char *name;
-                double (*get)(const mtr_conversion_metrics *);
-            } cols[] = {{"ctr_auc", get_ctr}, {"cvr_auc_clicked", get_cvr}, {"ctcvr_auc", get_ctcvr},
-                        {"cvr_auc_entire_space", get_entire}, {"mean_pcvr_all", get_pcvr_all}};
+                double (*get)(const method_result *);
+            } cols[] = {{"ctr_auc", get_ctr},
+                        {"cvr_auc_clicked", get_cvr},
+                        {"ctcvr_auc", get_ctcvr},
+                        {"cvr_auc_entire_space", get_entire},
+                        {"ctcvr_auc_true_pctr", get_ctcvr_true_ctr},
+                        {"mean_pcvr_all", get_pcvr_all}};
             for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
                 stat3 s = stats(r, a.runs, cols[k].get);
                 json_t *v = json_object(), *vals = json_array();
                 json_object_set_new(v, "mean", report_json_number(s.mean));
                 json_object_set_new(v, "std", report_json_number(s.std));
-                for (int i = 0; i < a.runs; i++) json_array_append_new(vals, report_json_number(cols[k].get(&r[i].m)));
+                for (int i = 0; i < a.runs; i++) json_array_append_new(vals, report_json_number(cols[k].get(&r[i])));
                 json_object_set_new(v, "runs", vals);
                 json_object_set_new(jm, cols[k].name, v);
             }
@@ -340,19 +355,24 @@ int cmd_experiment_esmm(int argc, char **argv) {
                "overlap %.2f, %d run%s; early stopping on held-out %s, patience %d\n\n",
                vtrain.count, n_test, m0->clicks, m0->purchases, a.overlap, a.runs, a.runs == 1 ? "" : "s",
                strcmp(a.stop, "auc") == 0 ? "AUC" : "log loss", a.patience);
-        printf("%-13s | %-17s | %-17s | %-17s | %-17s | %9s %10s %7s\n", "method", "CVR AUC (clicked)",
-               "CTCVR AUC (all)", "CVR AUC (entire)", "CTR AUC (all)", "mean pCVR", "train rows", "s/run");
+        printf("%-13s | %-17s | %-17s | %-17s | %-17s | %-17s | %9s %10s %7s\n", "method", "CVR AUC (clicked)",
+               "CTCVR AUC (all)", "CVR AUC (entire)", "CTCVR, true pCTR", "CTR AUC (all)", "mean pCVR", "train rows",
+               "s/run");
         for (int mi = 0; mi < n_methods; mi++) {
             const method_result *r = &results[mi * a.runs];
             stat3 c1 = stats(r, a.runs, get_cvr), c2 = stats(r, a.runs, get_ctcvr), c3 = stats(r, a.runs, get_entire),
-                  c4 = stats(r, a.runs, get_ctr), c5 = stats(r, a.runs, get_pcvr_all);
+                  c4 = stats(r, a.runs, get_ctr), c5 = stats(r, a.runs, get_pcvr_all),
+                  c6 = stats(r, a.runs, get_ctcvr_true_ctr);
             double secs = 0;
             for (int i = 0; i < a.runs; i++) secs += r[i].seconds;
-            printf("%-13s | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %9.5f %10zu %7.1f\n",
-                   mtr_cvr_method_name(methods[mi]), c1.mean, c1.std, c2.mean, c2.std, c3.mean, c3.std, c4.mean,
-                   c4.std, c5.mean, r[0].rows, secs / a.runs);
+            printf("%-13s | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %9.5f %10zu "
+                   "%7.1f\n",
+                   mtr_cvr_method_name(methods[mi]), c1.mean, c1.std, c2.mean, c2.std, c3.mean, c3.std, c6.mean,
+                   c6.std, c4.mean, c4.std, c5.mean, r[0].rows, secs / a.runs);
         }
-        printf("\nmean true pCVR over all test impressions: %.5f; over clicked: CVR %.5f\n", m0->mean_true_pcvr,
+        printf("\n\"CTCVR, true pCTR\": CTCVR AUC of the true pCTR x the method's pCVR (how well its pCVR ranks where "
+               "clicks happen)\n");
+        printf("mean true pCVR over all test impressions: %.5f; over clicked: CVR %.5f\n", m0->mean_true_pcvr,
                m0->cvr_clicked);
         if (base && esmm) {
             stat3 be = stats(base, a.runs, get_entire), ee = stats(esmm, a.runs, get_entire);
@@ -377,6 +397,7 @@ done:
     free(truth.purchase);
     free(truth.cf);
     free(truth.true_pcvr);
+    free(truth.true_pctr);
     mtr_dataset_free(dtrain);
     mtr_dataset_free(dtest);
     mtr_schema_free(schema);
