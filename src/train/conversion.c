@@ -80,18 +80,20 @@ static int split_view(const mtr_view *v, double fraction, uint64_t seed, mtr_vie
     return 0;
 }
 
+static int is_set(float v) { return !isnan(v) && v >= 0.5f; }
+
 /* Repeat each row of `fit` whose `task` label is set `copies` times in all (OVERSAMPLING). Applied
  * after the held-out split, so no copy of a training positive lands in the held-out rows. */
 static int oversample_view(mtr_view *fit, int task, int copies, mtr_error *err) {
     size_t extra = 0;
-    for (size_t i = 0; i < fit->count; i++) extra += mtr_dataset_label(fit->data, fit->rows[i], task) >= 0.5f;
+    for (size_t i = 0; i < fit->count; i++) extra += is_set(mtr_dataset_label(fit->data, fit->rows[i], task));
     extra *= (size_t)(copies - 1);
     uint32_t *rows = malloc((fit->count + extra + 1) * sizeof *rows);
     if (!rows) return mtr_fail(err, "out of memory oversampling %zu rows", fit->count);
     memcpy(rows, fit->rows, fit->count * sizeof *rows);
     size_t k = fit->count;
     for (size_t i = 0; i < fit->count; i++)
-        if (mtr_dataset_label(fit->data, rows[i], task) >= 0.5f)
+        if (is_set(mtr_dataset_label(fit->data, rows[i], task)))
             for (int c = 1; c < copies; c++) rows[k++] = rows[i];
     mtr_view_free_rows(fit);
     fit->rows = rows;
@@ -149,8 +151,6 @@ static int cmp_float(const void *a, const void *b) {
     float x = *(const float *)a, y = *(const float *)b;
     return (x > y) - (x < y);
 }
-
-static int is_set(float v) { return !isnan(v) && v >= 0.5f; }
 
 /* Rows of `train` selected by the method (positions into the dataset, as a view's row indices). */
 static int select_rows(const mtr_cvr_config *cfg, const mtr_view *train, const mtr_model *ctr, mtr_view *out,
