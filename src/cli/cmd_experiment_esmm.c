@@ -227,8 +227,8 @@ int cmd_experiment_esmm(int argc, char **argv) {
     int no_aux = i_cf < 0 || i_pcvr < 0 || i_pctr < 0;
     if (!truth.click || !truth.purchase || !truth.cf || !truth.true_pcvr || !truth.true_pctr || !results || !ctr ||
         no_aux) {
-        snprintf(err.message, sizeof err.message, no_aux ? "the simulated data lacks its aux columns"
-                                                                          : "out of memory");
+        snprintf(err.message, sizeof err.message, "%s",
+                 no_aux ? "the simulated data lacks its aux columns" : "out of memory");
         goto fail;
     }
     for (size_t i = 0; i < n_test; i++) {

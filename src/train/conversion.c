@@ -116,8 +116,7 @@ static int train_held_out(mtr_model *m, const mtr_view *rows, const mtr_train_co
     int rc = copies > 1 ? oversample_view(&fit, main_task, copies, err) : 0;
     if (rc == 0) {
         *n_rows = fit.count + hold.count;
-        rc = fit.count > 0 && hold.count > 0 ? mtr_train(m, &fit, &hold, &tc, &res, err)
-                                             : mtr_train(m, rows, NULL, &tc, &res, err);
+        rc = mtr_train(m, &fit, hold.count > 0 ? &hold : NULL, &tc, &res, err); /* too few rows: no hold-out */
     }
     mtr_view_free_rows(&fit);
     mtr_view_free_rows(&hold);
