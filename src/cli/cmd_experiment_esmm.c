@@ -41,7 +41,7 @@ typedef struct esmm_args {
 
 typedef struct method_result {
     mtr_conversion_metrics m; /* on the test impressions */
-    double ctcvr_auc_true_ctr; /* CTCVR AUC of true pCTR x this pCVR: the pCVR's worth where clicks are */
+    double ctcvr_auc_true_pctr; /* CTCVR AUC of true pCTR x this pCVR: the pCVR's worth where clicks are */
     size_t rows;              /* rows the CVR/CTCVR network trained on */
     size_t params;            /* parameters (CTR network included where used) */
     double seconds;           /* training time of the method (the shared CTR network not included) */
@@ -132,7 +132,7 @@ static double get_ctcvr(const method_result *r) { return r->m.ctcvr_auc; }
 static double get_entire(const method_result *r) { return r->m.cvr_auc_entire; }
 static double get_ctr(const method_result *r) { return r->m.ctr_auc; }
 static double get_pcvr_all(const method_result *r) { return r->m.mean_pcvr_all; }
-static double get_ctcvr_true_ctr(const method_result *r) { return r->ctcvr_auc_true_ctr; }
+static double get_ctcvr_true_pctr(const method_result *r) { return r->ctcvr_auc_true_pctr; }
 
 int cmd_experiment_esmm(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -281,7 +281,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
                                            truth.true_pcvr, 1, n_test, &out->m);
             float *oracle_ctcvr = p + 3 * n_test;
             for (size_t i = 0; i < n_test; i++) oracle_ctcvr[i] = truth.true_pctr[i] * p[n_test + i];
-            out->ctcvr_auc_true_ctr = mtr_auc(oracle_ctcvr, truth.purchase, n_test, 1);
+            out->ctcvr_auc_true_pctr = mtr_auc(oracle_ctcvr, truth.purchase, n_test, 1);
         }
         free(p);
         mtr_cvr_free(m);
@@ -326,7 +326,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
                         {"cvr_auc_clicked", get_cvr},
                         {"ctcvr_auc", get_ctcvr},
                         {"cvr_auc_entire_space", get_entire},
-                        {"ctcvr_auc_true_pctr", get_ctcvr_true_ctr},
+                        {"ctcvr_auc_true_pctr", get_ctcvr_true_pctr},
                         {"mean_pcvr_all", get_pcvr_all}};
             for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
                 stat3 s = stats(r, a.runs, cols[k].get);
@@ -362,7 +362,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
             const method_result *r = &results[mi * a.runs];
             stat3 c1 = stats(r, a.runs, get_cvr), c2 = stats(r, a.runs, get_ctcvr), c3 = stats(r, a.runs, get_entire),
                   c4 = stats(r, a.runs, get_ctr), c5 = stats(r, a.runs, get_pcvr_all),
-                  c6 = stats(r, a.runs, get_ctcvr_true_ctr);
+                  c6 = stats(r, a.runs, get_ctcvr_true_pctr);
             double secs = 0;
             for (int i = 0; i < a.runs; i++) secs += r[i].seconds;
             printf("%-13s | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %9.5f %10zu "
