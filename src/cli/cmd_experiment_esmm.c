@@ -42,6 +42,7 @@ typedef struct esmm_args {
 typedef struct method_result {
     mtr_conversion_metrics m; /* on the test impressions */
     double ctcvr_auc_true_pctr; /* CTCVR AUC of true pCTR x this pCVR: the pCVR's worth where clicks are */
+    double ctcvr_auc_shared_ctr; /* the paper's CTCVR protocol: the run's shared CTR network's pCTR x this pCVR */
     size_t rows;              /* rows the CVR/CTCVR network trained on */
     size_t params;            /* parameters (CTR network included where used) */
     double seconds;           /* training time of the method (the shared CTR network not included) */
@@ -133,6 +134,21 @@ static double get_entire(const method_result *r) { return r->m.cvr_auc_entire; }
 static double get_ctr(const method_result *r) { return r->m.ctr_auc; }
 static double get_pcvr_all(const method_result *r) { return r->m.mean_pcvr_all; }
 static double get_ctcvr_true_pctr(const method_result *r) { return r->ctcvr_auc_true_pctr; }
+static double get_ctcvr_shared_ctr(const method_result *r) { return r->ctcvr_auc_shared_ctr; }
+
+/* pCTR of the run's shared CTR network on the test view, into out[0 .. n_test). */
+static int predict_ctr(const mtr_model *ctr, const mtr_view *test, float *out, mtr_error *err) {
+    int T = mtr_schema_task_count(mtr_model_schema(ctr));
+    float *all = malloc((test->count + 1) * (size_t)T * sizeof *all);
+    if (!all) {
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return -1;
+    }
+    int rc = mtr_predict(ctr, test, all, 1, err);
+    for (size_t i = 0; rc == 0 && i < test->count; i++) out[i] = all[i * T];
+    free(all);
+    return rc;
+}
 
 int cmd_experiment_esmm(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -197,6 +213,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
     mtr_dataset *dtrain = NULL, *dtest = NULL;
     method_result *results = NULL;
     mtr_model **ctr = NULL;
+    float *ctr_test = NULL; /* per run, the shared CTR network's pCTR on the test impressions */
     test_truth truth = {0};
     double t0 = mtr_seconds_now();
     int live = !a.quiet && !a.json && isatty(STDERR_FILENO);
@@ -224,9 +241,10 @@ int cmd_experiment_esmm(int argc, char **argv) {
     truth.true_pctr = malloc(n_test * sizeof(float));
     results = calloc((size_t)n_methods * a.runs, sizeof *results);
     ctr = calloc((size_t)a.runs, sizeof *ctr);
+    ctr_test = malloc((size_t)a.runs * n_test * sizeof *ctr_test);
     int no_aux = i_cf < 0 || i_pcvr < 0 || i_pctr < 0;
     if (!truth.click || !truth.purchase || !truth.cf || !truth.true_pcvr || !truth.true_pctr || !results || !ctr ||
-        no_aux) {
+        !ctr_test || no_aux) {
         snprintf(err.message, sizeof err.message, "%s",
                  no_aux ? "the simulated data lacks its aux columns" : "out of memory");
         goto fail;
@@ -241,26 +259,24 @@ int cmd_experiment_esmm(int argc, char **argv) {
     mtr_train_config tc;
     train_config(&a, &tc);
 
-    /* phase 1: one CTR network per run, shared by the methods that pair a CVR network with it */
-    int need_ctr = 0;
-    for (int mi = 0; mi < n_methods; mi++) need_ctr |= methods[mi] <= MTR_CVR_DIVISION;
-    int failed = 0, done = 0, total = n_methods * a.runs + (need_ctr ? a.runs : 0);
-    if (need_ctr) {
+    /* phase 1: one CTR network per run, shared by the methods that pair a CVR network with it, and by every
+     * method for the paper's CTCVR protocol (pCTR of one independently trained CTR network x each pCVR) */
+    int failed = 0, done = 0, total = n_methods * a.runs + a.runs;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(a.jobs)
-        for (int r = 0; r < a.runs; r++) {
-            mtr_cvr_config c;
-            mtr_error e;
-            cvr_config(&a, MTR_CVR_BASE, a.seed * 1000003ULL + (uint64_t)r, &c);
-            ctr[r] = mtr_cvr_train_ctr(schema, &c, &vtrain, &tc, &e);
+    for (int r = 0; r < a.runs; r++) {
+        mtr_cvr_config c;
+        mtr_error e;
+        cvr_config(&a, MTR_CVR_BASE, a.seed * 1000003ULL + (uint64_t)r, &c);
+        ctr[r] = mtr_cvr_train_ctr(schema, &c, &vtrain, &tc, &e);
+        int ok = ctr[r] && predict_ctr(ctr[r], &vtest, ctr_test + (size_t)r * n_test, &e) == 0;
 #pragma omp critical
-            {
-                if (!ctr[r] && !failed) failed = 1, err = e;
-                done++;
-                if (live) fprintf(stderr, "\r%d/%d trainings done, %.0fs   ", done, total, mtr_seconds_now() - t0);
-            }
+        {
+            if (!ok && !failed) failed = 1, err = e;
+            done++;
+            if (live) fprintf(stderr, "\r%d/%d trainings done, %.0fs   ", done, total, mtr_seconds_now() - t0);
         }
-        if (failed) goto fail;
     }
+    if (failed) goto fail;
     /* phase 2: every (run, method) */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(a.jobs)
     for (int j = 0; j < n_methods * a.runs; j++) {
@@ -279,9 +295,12 @@ int cmd_experiment_esmm(int argc, char **argv) {
             out->params = mtr_cvr_parameter_count(m);
             mtr_conversion_metrics_compute(p, 1, p + n_test, 1, truth.click, truth.purchase, 1, truth.cf,
                                            truth.true_pcvr, 1, n_test, &out->m);
-            float *oracle_ctcvr = p + 3 * n_test;
-            for (size_t i = 0; i < n_test; i++) oracle_ctcvr[i] = truth.true_pctr[i] * p[n_test + i];
-            out->ctcvr_auc_true_pctr = mtr_auc(oracle_ctcvr, truth.purchase, n_test, 1);
+            float *recombined = p + 3 * n_test; /* another pCTR x this pCVR */
+            for (size_t i = 0; i < n_test; i++) recombined[i] = truth.true_pctr[i] * p[n_test + i];
+            out->ctcvr_auc_true_pctr = mtr_auc(recombined, truth.purchase, n_test, 1);
+            const float *shared_pctr = ctr_test + (size_t)r * n_test;
+            for (size_t i = 0; i < n_test; i++) recombined[i] = shared_pctr[i] * p[n_test + i];
+            out->ctcvr_auc_shared_ctr = mtr_auc(recombined, truth.purchase, n_test, 1);
         }
         free(p);
         mtr_cvr_free(m);
@@ -327,6 +346,7 @@ int cmd_experiment_esmm(int argc, char **argv) {
                         {"ctcvr_auc", get_ctcvr},
                         {"cvr_auc_entire_space", get_entire},
                         {"ctcvr_auc_true_pctr", get_ctcvr_true_pctr},
+                        {"ctcvr_auc_shared_ctr", get_ctcvr_shared_ctr},
                         {"mean_pcvr_all", get_pcvr_all}};
             for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
                 stat3 s = stats(r, a.runs, cols[k].get);
@@ -355,32 +375,37 @@ int cmd_experiment_esmm(int argc, char **argv) {
                "overlap %.2f, %d run%s; early stopping on held-out %s, patience %d\n\n",
                vtrain.count, n_test, m0->clicks, m0->purchases, a.overlap, a.runs, a.runs == 1 ? "" : "s",
                strcmp(a.stop, "auc") == 0 ? "AUC" : "log loss", a.patience);
-        printf("%-13s | %-17s | %-17s | %-17s | %-17s | %-17s | %9s %10s %7s\n", "method", "CVR AUC (clicked)",
-               "CTCVR AUC (all)", "CVR AUC (entire)", "CTCVR, true pCTR", "CTR AUC (all)", "mean pCVR", "train rows",
-               "s/run");
+        printf("%-13s | %-17s | %-17s | %-17s | %-17s | %-17s | %-17s | %9s %10s %7s\n", "method",
+               "CVR AUC (clicked)", "CTCVR AUC (all)", "CTCVR, shared CTR", "CVR AUC (entire)", "CTCVR, true pCTR",
+               "CTR AUC (all)", "mean pCVR", "train rows", "s/run");
         for (int mi = 0; mi < n_methods; mi++) {
             const method_result *r = &results[mi * a.runs];
             stat3 c1 = stats(r, a.runs, get_cvr), c2 = stats(r, a.runs, get_ctcvr), c3 = stats(r, a.runs, get_entire),
                   c4 = stats(r, a.runs, get_ctr), c5 = stats(r, a.runs, get_pcvr_all),
-                  c6 = stats(r, a.runs, get_ctcvr_true_pctr);
+                  c6 = stats(r, a.runs, get_ctcvr_true_pctr), c7 = stats(r, a.runs, get_ctcvr_shared_ctr);
             double secs = 0;
             for (int i = 0; i < a.runs; i++) secs += r[i].seconds;
-            printf("%-13s | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %9.5f %10zu "
-                   "%7.1f\n",
-                   mtr_cvr_method_name(methods[mi]), c1.mean, c1.std, c2.mean, c2.std, c3.mean, c3.std, c6.mean,
-                   c6.std, c4.mean, c4.std, c5.mean, r[0].rows, secs / a.runs);
+            printf("%-13s | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | "
+                   "%9.5f %10zu %7.1f\n",
+                   mtr_cvr_method_name(methods[mi]), c1.mean, c1.std, c2.mean, c2.std, c7.mean, c7.std, c3.mean,
+                   c3.std, c6.mean, c6.std, c4.mean, c4.std, c5.mean, r[0].rows, secs / a.runs);
         }
-        printf("\n\"CTCVR, true pCTR\": CTCVR AUC of the true pCTR x the method's pCVR (how well its pCVR ranks where "
+        printf("\n\"CTCVR AUC (all)\": the method's own pCTCVR; \"CTCVR, shared CTR\": the paper's protocol, the pCTR of "
+               "one independently\ntrained CTR network (per run, the same for every method) x the method's pCVR; "
+               "\"CTCVR, true pCTR\": the\nsimulator's true pCTR x the method's pCVR (how well its pCVR ranks where "
                "clicks happen)\n");
         printf("mean true pCVR over all test impressions: %.5f; over clicked: CVR %.5f\n", m0->mean_true_pcvr,
                m0->cvr_clicked);
         if (base && esmm) {
             stat3 be = stats(base, a.runs, get_entire), ee = stats(esmm, a.runs, get_entire);
             stat3 bc = stats(base, a.runs, get_ctcvr), ec = stats(esmm, a.runs, get_ctcvr);
-            double se = fmax(be.std, ee.std), sc = fmax(bc.std, ec.std);
-            printf("ESMM - BASE: entire-space CVR AUC %+.4f (%.1f x the larger std), CTCVR AUC %+.4f (%.1f x)\n",
+            stat3 bs = stats(base, a.runs, get_ctcvr_shared_ctr), es = stats(esmm, a.runs, get_ctcvr_shared_ctr);
+            double se = fmax(be.std, ee.std), sc = fmax(bc.std, ec.std), ss = fmax(bs.std, es.std);
+            printf("ESMM - BASE: entire-space CVR AUC %+.4f (%.1f x the larger std), CTCVR AUC %+.4f (%.1f x), "
+                   "CTCVR with the shared CTR %+.4f (%.1f x)\n",
                    ee.mean - be.mean, se > 0 ? (ee.mean - be.mean) / se : INFINITY, ec.mean - bc.mean,
-                   sc > 0 ? (ec.mean - bc.mean) / sc : INFINITY);
+                   sc > 0 ? (ec.mean - bc.mean) / sc : INFINITY, es.mean - bs.mean,
+                   ss > 0 ? (es.mean - bs.mean) / ss : INFINITY);
         }
         printf("wall time %.1fs (data %.1fs), %d jobs\n", wall, t_data, a.jobs);
     }
@@ -392,6 +417,7 @@ done:
     if (ctr)
         for (int r = 0; r < a.runs; r++) mtr_model_free(ctr[r]);
     free(ctr);
+    free(ctr_test);
     free(results);
     free(truth.click);
     free(truth.purchase);
