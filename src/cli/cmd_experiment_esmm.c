@@ -136,6 +136,13 @@ static double get_pcvr_all(const method_result *r) { return r->m.mean_pcvr_all; 
 static double get_ctcvr_true_pctr(const method_result *r) { return r->ctcvr_auc_true_pctr; }
 static double get_ctcvr_shared_ctr(const method_result *r) { return r->ctcvr_auc_shared_ctr; }
 
+/* CTCVR AUC of another pCTR x a method's pCVR, over all test impressions; `scratch` holds n floats. */
+static double recombined_ctcvr_auc(const float *pctr, const float *pcvr, const float *purchase, size_t n,
+                                   float *scratch) {
+    for (size_t i = 0; i < n; i++) scratch[i] = pctr[i] * pcvr[i];
+    return mtr_auc(scratch, purchase, n, 1);
+}
+
 /* pCTR of the run's shared CTR network on the test view, into out[0 .. n_test). */
 static int predict_ctr(const mtr_model *ctr, const mtr_view *test, float *out, mtr_error *err) {
     int T = mtr_schema_task_count(mtr_model_schema(ctr));
@@ -295,12 +302,11 @@ int cmd_experiment_esmm(int argc, char **argv) {
             out->params = mtr_cvr_parameter_count(m);
             mtr_conversion_metrics_compute(p, 1, p + n_test, 1, truth.click, truth.purchase, 1, truth.cf,
                                            truth.true_pcvr, 1, n_test, &out->m);
-            float *recombined = p + 3 * n_test; /* another pCTR x this pCVR */
-            for (size_t i = 0; i < n_test; i++) recombined[i] = truth.true_pctr[i] * p[n_test + i];
-            out->ctcvr_auc_true_pctr = mtr_auc(recombined, truth.purchase, n_test, 1);
-            const float *shared_pctr = ctr_test + (size_t)r * n_test;
-            for (size_t i = 0; i < n_test; i++) recombined[i] = shared_pctr[i] * p[n_test + i];
-            out->ctcvr_auc_shared_ctr = mtr_auc(recombined, truth.purchase, n_test, 1);
+            const float *pcvr = p + n_test;
+            float *scratch = p + 3 * n_test;
+            out->ctcvr_auc_true_pctr = recombined_ctcvr_auc(truth.true_pctr, pcvr, truth.purchase, n_test, scratch);
+            out->ctcvr_auc_shared_ctr =
+                recombined_ctcvr_auc(ctr_test + (size_t)r * n_test, pcvr, truth.purchase, n_test, scratch);
         }
         free(p);
         mtr_cvr_free(m);
@@ -385,8 +391,8 @@ int cmd_experiment_esmm(int argc, char **argv) {
                   c6 = stats(r, a.runs, get_ctcvr_true_pctr), c7 = stats(r, a.runs, get_ctcvr_shared_ctr);
             double secs = 0;
             for (int i = 0; i < a.runs; i++) secs += r[i].seconds;
-            printf("%-13s | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | %.4f +- %.4f | "
-                   "%9.5f %10zu %7.1f\n",
+            printf("%-13s | %.4f +- %.4f  | %.4f +- %.4f  | %.4f +- %.4f  | %.4f +- %.4f  | %.4f +- %.4f  | "
+                   "%.4f +- %.4f  | %9.5f %10zu %7.1f\n",
                    mtr_cvr_method_name(methods[mi]), c1.mean, c1.std, c2.mean, c2.std, c7.mean, c7.std, c3.mean,
                    c3.std, c6.mean, c6.std, c4.mean, c4.std, c5.mean, r[0].rows, secs / a.runs);
         }
